@@ -1,0 +1,126 @@
+/**
+ * The one typed API between the engine and its callers (Electron main/preload, the local web server,
+ * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports.
+ *
+ * Transport-agnostic shape: requests are `call(method, params)` returning a promise, and the engine
+ * pushes events (`scores`, `status`). The Electron preload bridge and the WebSocket client both
+ * implement `EngineClient`.
+ */
+
+/** One token of the document with its score. Offsets are UTF-16 code units into the document text. */
+export interface TokenScore {
+  /** GPT-2 vocabulary id. */
+  id: number;
+  /** The text this token covers: text.slice(start, end). Empty for a token that is only part of a character (see models/README.md). */
+  text: string;
+  start: number;
+  end: number;
+  /** Natural log of the probability of this token given everything before it. */
+  logprob: number;
+  /** 1 for the model's top choice. */
+  rank: number;
+  /** Entropy (nats) of the model's prediction at this position. */
+  entropy: number;
+}
+
+export interface Prediction {
+  id: number;
+  /** Decoded text of the token; a token that is only part of a UTF-8 character shows as bytes, e.g. "\\xe6". */
+  text: string;
+  logprob: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  /** Execution provider actually running: "cpu", "cuda", "dml", "coreml". */
+  device: string;
+  /** Why a GPU was not used, when it was not. */
+  fallbackReason?: string;
+  precision: 'fp32' | 'fp16' | 'int8';
+  layers: number;
+  heads: number;
+  width: number;
+  contextLength: number;
+}
+
+/** A chunk of scores for one document version. Chunks of a version arrive in order; a newer version supersedes. */
+export interface ScoreUpdate {
+  version: number;
+  /** Number of tokens in this version's text. */
+  tokenCount: number;
+  /** Tokens before this index kept the scores of the previous version (their text and context did not change). */
+  firstChanged: number;
+  /** This chunk scores tokens [from, from + tokens.length). */
+  from: number;
+  tokens: TokenScore[];
+  /** Tokens of this version that have a score so far (unchanged prefix included). */
+  scored: number;
+  /** Every token of this version has its score. */
+  done: boolean;
+}
+
+export type EngineState = 'loading' | 'ready' | 'scoring' | 'restarting' | 'error';
+
+export interface EngineStatus {
+  state: EngineState;
+  model?: ModelInfo;
+  /** Human-readable reason for 'error' or 'restarting'. */
+  message?: string;
+}
+
+export interface InfillSuggestion {
+  /** Replacement for text[start, end). */
+  text: string;
+  /** Suffix-aware score: log P(candidate | prefix) + log P(following tokens | prefix + candidate). */
+  score: number;
+  /** log P(candidate | prefix). */
+  spanLogprob: number;
+  /** log P(following tokens | prefix + candidate) minus the same for the original text. */
+  suffixDelta: number;
+}
+
+export interface InfillResult {
+  span: { start: number; end: number; text: string };
+  suggestions: InfillSuggestion[];
+  /** Score of the original text under the same ranking, for comparison. */
+  original: { score: number; spanLogprob: number };
+}
+
+export interface EngineMethods {
+  /** Score a new version of the document. Returns at once; results arrive as `scores` events. */
+  update(params: { version: number; text: string }): void;
+  /** The model's top-k predictions for the token at `index` of `version` (what it expected there). */
+  topK(params: { version: number; index: number; k: number }): Prediction[];
+  /** Fill-in-the-blank suggestions for text[start, end) of `version`. */
+  infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): InfillResult;
+  modelInfo(params: Record<string, never>): ModelInfo;
+}
+
+export interface EngineEvents {
+  scores: ScoreUpdate;
+  status: EngineStatus;
+}
+
+export type MethodName = keyof EngineMethods;
+export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];
+export type ResultOf<M extends MethodName> = ReturnType<EngineMethods[M]>;
+
+export interface EngineClient {
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
+  on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void;
+}
+
+/** Wire format shared by the engine process, the WebSocket server and the IPC bridge. */
+export type WireMessage =
+  | { kind: 'call'; id: number; method: MethodName; params: unknown }
+  | { kind: 'result'; id: number; result?: unknown; error?: string }
+  | { kind: 'event'; event: keyof EngineEvents; data: unknown };
+
+/** exp(-mean logprob) over the scored tokens; NaN when there are none. */
+export function perplexity(logprobs: ArrayLike<number>): number {
+  if (logprobs.length === 0) return NaN;
+  let sum = 0;
+  for (let i = 0; i < logprobs.length; i++) sum += logprobs[i]!;
+  return Math.exp(-sum / logprobs.length);
+}

@@ -1,0 +1,28 @@
+// Lint rules that keep the layers apart (see DEVELOPERS.md): the engine never imports Electron or
+// DOM code, the renderer never imports Node, and exactly one file imports onnxruntime-node.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'net', 'http', 'https', 'crypto', 'stream', 'url', 'util', 'events', 'zlib'];
+const ORT_ONLY_FILE = 'models/src/ort.ts';
+const ort = { group: ['onnxruntime-node', 'onnxruntime-node/*', 'onnxruntime-common'], message: `Only ${ORT_ONLY_FILE} imports onnxruntime.` };
+const electron = { group: ['electron', 'electron/*'], message: 'The engine and shared code never import Electron.' };
+const ui = { group: ['svelte', 'svelte/*', 'prosemirror-*', '**/renderer/**'], message: 'The engine never imports renderer code.' };
+const node = { group: NODE_BUILTINS, message: 'The renderer and common code never import Node.' };
+const engine = { group: ['**/models/**', '**/electron/**'], message: 'The renderer talks to the engine only through common/api.ts.' };
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'models/random/**', 'models/training/**', 'e2e/artifacts/**', 'renderer/dist/**', '**/*.svelte'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', { patterns: [ort] }],
+    },
+  },
+  { files: ['models/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui] }] } },
+  { files: [ORT_ONLY_FILE], rules: { 'no-restricted-imports': ['error', { patterns: [electron, ui] }] } },
+  { files: ['common/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, node] }] } },
+  { files: ['renderer/**/*.ts'], ignores: ['renderer/**/*.test.ts', 'renderer/vite.config.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, node, engine] }] } },
+);

