@@ -92,6 +92,8 @@ export interface EngineMethods {
   update(params: { version: number; text: string }): void;
   /** The model's top-k predictions for the token at `index` of `version` (what it expected there). */
   topK(params: { version: number; index: number; k: number }): Prediction[];
+  /** Top-k predictions for every token in [from, to) of `version` (k ≤ 10), e.g. for the HTML export. */
+  predictions(params: { version: number; from: number; to: number; k: number }): Prediction[][];
   /** Fill-in-the-blank suggestions for text[start, end) of `version`. */
   infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): InfillResult;
   modelInfo(params: Record<string, never>): ModelInfo;
