@@ -1,0 +1,360 @@
+/**
+ * The scoring engine: keeps per-token log-probs, ranks, entropies and top-k predictions current
+ * as the document changes.
+ *
+ * update(version, text) tokenizes, keeps the scores of the unchanged prefix, and recomputes from
+ * the first changed token, reusing the KV cache of the unchanged prefix and the cached results of
+ * windows whose tokens did not change (models/src/windows.ts). Results stream as ScoreUpdate
+ * chunks in token order, starting at the edit. A newer version cancels older work between steps.
+ */
+import type { EngineEvents, InfillResult, ModelInfo, Prediction, ScoreUpdate, TokenScore } from '../../common/api.ts';
+import { perplexity } from '../../common/api.ts';
+import { GPT2, sliceCache, TOP_K, type KVCache } from './gpt2.ts';
+import type { Precision } from './model-folder.ts';
+import type { DeviceChoice } from './ort.ts';
+import { EMBEDDED_MODEL_DIR } from './paths.ts';
+import { EOT, type Encoding } from './tokenizer.ts';
+import { planWindows, windowInput, type Window } from './windows.ts';
+
+/** Most positions fed to the model in one run while streaming (bounds latency of cancellation). */
+export const STEP_TOKENS = 256;
+const KV_CACHE_ENTRIES = 2;
+const WINDOW_CACHE_ENTRIES = 512;
+
+export interface EngineOptions {
+  modelDir?: string;
+  device?: DeviceChoice;
+  precision?: Precision;
+  modelId?: string;
+  stepTokens?: number;
+}
+
+/** Scores of one version of the document, as flat arrays (a 20,000-token document is ~2 MB). */
+export class DocScores {
+  readonly logprob: Float32Array;
+  readonly rank: Int32Array;
+  readonly entropy: Float32Array;
+  readonly topIds: Int32Array;
+  readonly topLogprobs: Float32Array;
+  /** Tokens [0, scored) have scores. */
+  scored = 0;
+
+  constructor(
+    readonly version: number,
+    readonly text: string,
+    readonly enc: Encoding,
+  ) {
+    const n = enc.ids.length;
+    this.logprob = new Float32Array(n);
+    this.rank = new Int32Array(n);
+    this.entropy = new Float32Array(n);
+    this.topIds = new Int32Array(n * TOP_K);
+    this.topLogprobs = new Float32Array(n * TOP_K);
+  }
+
+  get length(): number {
+    return this.enc.ids.length;
+  }
+
+  copyFrom(src: WindowScores | DocScores, srcFrom: number, dstFrom: number, count: number): void {
+    this.logprob.set(src.logprob.subarray(srcFrom, srcFrom + count), dstFrom);
+    this.rank.set(src.rank.subarray(srcFrom, srcFrom + count), dstFrom);
+    this.entropy.set(src.entropy.subarray(srcFrom, srcFrom + count), dstFrom);
+    this.topIds.set(src.topIds.subarray(srcFrom * TOP_K, (srcFrom + count) * TOP_K), dstFrom * TOP_K);
+    this.topLogprobs.set(src.topLogprobs.subarray(srcFrom * TOP_K, (srcFrom + count) * TOP_K), dstFrom * TOP_K);
+  }
+
+  token(i: number): TokenScore {
+    const start = this.enc.starts[i]!;
+    const end = this.enc.ends[i]!;
+    return { id: this.enc.ids[i]!, text: this.text.slice(start, end), start, end, logprob: this.logprob[i]!, rank: this.rank[i]!, entropy: this.entropy[i]! };
+  }
+
+  tokens(from = 0, to = this.scored): TokenScore[] {
+    const out: TokenScore[] = [];
+    for (let i = from; i < to; i++) out.push(this.token(i));
+    return out;
+  }
+}
+
+/** Results of one window's scored tokens, cached by the window's input ids. */
+interface WindowScores {
+  logprob: Float32Array;
+  rank: Int32Array;
+  entropy: Float32Array;
+  topIds: Int32Array;
+  topLogprobs: Float32Array;
+}
+
+interface KVEntry {
+  input: Int32Array;
+  cache: KVCache;
+}
+
+type Listener<E extends keyof EngineEvents> = (data: EngineEvents[E]) => void;
+
+export class Engine {
+  private doc: DocScores | null = null;
+  private pending: { version: number; text: string } | null = null;
+  private latestVersion = -Infinity;
+  private running: Promise<void> | null = null;
+  private readonly kvCache: KVEntry[] = [];
+  private readonly windowCache = new Map<string, WindowScores>();
+  private readonly listeners: { [E in keyof EngineEvents]: Set<Listener<E>> } = { scores: new Set(), status: new Set() };
+  private readonly waiters = new Set<() => void>();
+  private readonly stepTokens: number;
+
+  private constructor(
+    readonly model: GPT2,
+    opts: EngineOptions,
+  ) {
+    this.stepTokens = opts.stepTokens ?? STEP_TOKENS;
+  }
+
+  static async load(opts: EngineOptions = {}): Promise<Engine> {
+    const model = await GPT2.load(opts.modelDir ?? EMBEDDED_MODEL_DIR, { device: opts.device, precision: opts.precision, id: opts.modelId });
+    return new Engine(model, opts);
+  }
+
+  get info(): ModelInfo {
+    return this.model.info;
+  }
+
+  get current(): DocScores | null {
+    return this.doc;
+  }
+
+  on<E extends keyof EngineEvents>(event: E, listener: Listener<E>): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  private emit<E extends keyof EngineEvents>(event: E, data: EngineEvents[E]): void {
+    for (const l of this.listeners[event]) l(data);
+  }
+
+  /** Schedules scoring of a new version; an older or equal version than the newest seen is ignored. */
+  update(version: number, text: string): void {
+    if (!(version > this.latestVersion)) return;
+    if (typeof text !== 'string') throw new TypeError('text must be a string');
+    this.latestVersion = version;
+    this.pending = { version, text };
+    if (!this.running) this.running = this.drain();
+  }
+
+  /** Resolves when every scheduled version has been processed (or superseded). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending) {
+        const job = this.pending;
+        this.pending = null;
+        this.emit('status', { state: 'scoring', model: this.info });
+        try {
+          await this.process(job.version, job.text);
+        } catch (e) {
+          this.emit('status', { state: 'error', model: this.info, message: (e as Error).message });
+          continue;
+        }
+        if (!this.pending) this.emit('status', { state: 'ready', model: this.info });
+      }
+    } finally {
+      this.running = null;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private async process(version: number, text: string): Promise<void> {
+    const enc = this.model.tokenizer.encode(text);
+    const doc = new DocScores(version, text, enc);
+    const prev = this.doc;
+    const firstChanged = prev ? firstDifference(prev.enc.ids, enc.ids) : 0;
+    const keep = prev ? Math.min(firstChanged, prev.scored) : 0;
+    if (prev && keep > 0) doc.copyFrom(prev, 0, 0, keep);
+    doc.scored = keep;
+    this.doc = doc;
+    this.wake();
+    const send = (from: number, to: number) =>
+      this.emit('scores', { version, tokenCount: doc.length, firstChanged: keep, from, tokens: doc.tokens(from, to), scored: doc.scored, done: doc.scored === doc.length } satisfies ScoreUpdate);
+    send(keep, keep);
+    await this.scoreFrom(doc, keep, () => this.pending !== null, (from, to) => {
+      this.wake();
+      send(from, to);
+    });
+  }
+
+  /**
+   * Scores doc's tokens from `start` on (tokens before it already have scores), window by window.
+   * Returns false when cancelled.
+   */
+  private async scoreFrom(doc: DocScores, start: number, cancelled: () => boolean, progress: (from: number, to: number) => void): Promise<boolean> {
+    const ids = doc.enc.ids;
+    for (const w of planWindows(ids, this.model.contextLength)) {
+      if (w.b <= start) continue;
+      const input = windowInput(ids, w, EOT);
+      const key = windowKey(input, w);
+      const cached = this.windowCache.get(key);
+      if (cached) {
+        const from = Math.max(start, w.a);
+        doc.copyFrom(cached, from - w.a, from, w.b - from);
+        doc.scored = w.b;
+        progress(from, w.b);
+        continue;
+      }
+      const finished = await this.scoreWindow(doc, w, input, Math.max(start, w.a), cancelled, progress);
+      if (!finished) return false;
+      const scores = emptyScores(w.b - w.a);
+      for (const [k, arr] of Object.entries(scores) as [keyof WindowScores, Float32Array | Int32Array][]) {
+        const per = k === 'topIds' || k === 'topLogprobs' ? TOP_K : 1;
+        arr.set((doc[k] as Float32Array | Int32Array).subarray(w.a * per, w.b * per));
+      }
+      this.windowCache.delete(key);
+      this.windowCache.set(key, scores);
+      if (this.windowCache.size > WINDOW_CACHE_ENTRIES) this.windowCache.delete(this.windowCache.keys().next().value!);
+    }
+    return true;
+  }
+
+  /** Runs the model over positions [from, w.b) of window w, reusing the longest cached KV prefix. */
+  private async scoreWindow(doc: DocScores, w: Window, input: Int32Array, from: number, cancelled: () => boolean, progress: (from: number, to: number) => void): Promise<boolean> {
+    const ids = doc.enc.ids;
+    // Window-local offsets: position p of the document is input index p - w.c.
+    const need = from - w.c;
+    let best: KVEntry | null = null;
+    let bestLen = 0;
+    for (const e of this.kvCache) {
+      const len = Math.min(commonPrefix(e.input, input), need);
+      if (len > bestLen) {
+        best = e;
+        bestLen = len;
+      }
+    }
+    let cache: KVCache | null = best ? sliceCache(best.cache, bestLen) : null;
+    let pos = bestLen;
+    while (pos < input.length) {
+      const end = Math.min(input.length, pos + Math.max(this.stepTokens, need - pos));
+      const stepIds = input.subarray(pos, end);
+      const targets = Int32Array.from({ length: end - pos }, (_, k) => ids[w.c + pos + k]!);
+      const out = await this.model.step({ ids: [stepIds], targets: [targets], past: cache });
+      cache = out.present;
+      // Positions before `from` were only context; their scores are already in doc.
+      const first = Math.max(pos, need);
+      for (let k = first; k < end; k++) {
+        const i = w.c + k;
+        const o = k - pos;
+        doc.logprob[i] = out.logprob[o]!;
+        doc.rank[i] = out.rank[o]!;
+        doc.entropy[i] = out.entropy[o]!;
+        doc.topIds.set(out.topIds.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
+        doc.topLogprobs.set(out.topLogprobs.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
+      }
+      this.rememberCache(input.subarray(0, end), cache);
+      pos = end;
+      if (end > need) {
+        doc.scored = w.c + end;
+        progress(w.c + first, w.c + end);
+      }
+      if (pos < input.length) {
+        await new Promise((r) => setImmediate(r));
+        if (cancelled()) return false;
+      }
+    }
+    return true;
+  }
+
+  private rememberCache(input: Int32Array, cache: KVCache): void {
+    const existing = this.kvCache.findIndex((e) => commonPrefix(e.input, input) === e.input.length);
+    if (existing >= 0) this.kvCache.splice(existing, 1); // the new entry extends it
+    this.kvCache.unshift({ input: input.slice(), cache });
+    this.kvCache.length = Math.min(this.kvCache.length, KV_CACHE_ENTRIES);
+  }
+
+  /** Waits until token `index` of `version` is scored; rejects when the version is superseded. */
+  private async waitFor(version: number, index: number): Promise<DocScores> {
+    for (;;) {
+      const doc = this.doc;
+      if (version > this.latestVersion) throw new Error(`version ${version} was never sent`);
+      if (doc && doc.version === version) {
+        if (index < 0 || index >= doc.length) throw new RangeError(`token ${index} is out of range (0..${doc.length - 1})`);
+        if (index < doc.scored) return doc;
+      } else if (doc && doc.version > version) {
+        throw new Error(`version ${version} was superseded by ${doc.version}`);
+      }
+      if (!this.running && !this.pending && doc?.version !== version) throw new Error(`version ${version} is not available`);
+      await new Promise<void>((resolve) => {
+        const w = () => {
+          this.waiters.delete(w);
+          resolve();
+        };
+        this.waiters.add(w);
+      });
+    }
+  }
+
+  private predictionsAt(doc: DocScores, index: number, k: number): Prediction[] {
+    const out: Prediction[] = [];
+    for (let j = 0; j < Math.min(k, TOP_K); j++) {
+      const id = doc.topIds[index * TOP_K + j]!;
+      out.push({ id, text: this.model.tokenizer.tokenText(id), logprob: doc.topLogprobs[index * TOP_K + j]! });
+    }
+    return out;
+  }
+
+  async topK(version: number, index: number, k: number): Promise<Prediction[]> {
+    const doc = await this.waitFor(version, index);
+    return this.predictionsAt(doc, index, k);
+  }
+
+  async predictions(version: number, from: number, to: number, k: number): Promise<Prediction[][]> {
+    if (to <= from) return [];
+    const doc = await this.waitFor(version, to - 1);
+    return Array.from({ length: to - from }, (_, j) => this.predictionsAt(doc, from + j, k));
+  }
+
+  /** Scores a whole text at once, independent of the live document (for the CLI and export). */
+  async score(text: string, opts: { topK?: number } = {}): Promise<{ model: ModelInfo; perplexity: number; tokens: TokenScore[]; predictions?: Prediction[][]; doc: DocScores }> {
+    const doc = new DocScores(-1, text, this.model.tokenizer.encode(text));
+    await this.scoreFrom(doc, 0, () => false, () => {});
+    const tokens = doc.tokens();
+    const result = { model: this.info, perplexity: perplexity(doc.logprob), tokens, doc };
+    if (!opts.topK) return result;
+    return { ...result, predictions: tokens.map((_, i) => this.predictionsAt(doc, i, opts.topK!)) };
+  }
+
+  async infill(_params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): Promise<InfillResult> {
+    throw new Error('fill-in-the-blank is not available yet');
+  }
+
+  async dispose(): Promise<void> {
+    this.pending = null;
+    await this.idle();
+    await this.model.release();
+  }
+}
+
+function emptyScores(n: number): WindowScores {
+  return { logprob: new Float32Array(n), rank: new Int32Array(n), entropy: new Float32Array(n), topIds: new Int32Array(n * TOP_K), topLogprobs: new Float32Array(n * TOP_K) };
+}
+
+function windowKey(input: Int32Array, w: Window): string {
+  // Content and the split between context and scored tokens identify a window's results.
+  return `${w.a - w.c}:${Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64')}`;
+}
+
+export function commonPrefix(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+function firstDifference(a: Int32Array, b: Int32Array): number {
+  return commonPrefix(a, b);
+}

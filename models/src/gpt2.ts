@@ -1,0 +1,153 @@
+/**
+ * A loaded GPT-2 with its scoring head: one forward step over new tokens, given the KV cache of
+ * the tokens before them. Shapes: B batch, T new tokens, P cached tokens, H heads, D head width.
+ */
+import { basename } from 'node:path';
+import type { ModelInfo } from '../../common/api.ts';
+import { openModelFolder, scoredModel, type ModelFolder, type Precision } from './model-folder.ts';
+import { createSession, type DeviceChoice, type Session, type TensorArray, type TensorData } from './ort.ts';
+import { SCORE_OUTPUTS, TARGETS_INPUT } from './onnx-patch.ts';
+import { Tokenizer } from './tokenizer.ts';
+
+export const TOP_K = 10;
+
+/** Per layer: key and value, each [B,H,P,D]. */
+export type KVCache = TensorData[];
+
+export interface StepInput {
+  /** [B][T] token ids fed at this step. */
+  ids: ArrayLike<number>[];
+  /** [B][T] the token each position should score (its next token); -1 where none. */
+  targets: ArrayLike<number>[];
+  /** Cache of the P tokens before, or null when P = 0. */
+  past: KVCache | null;
+  /** [B][P+T] 1 = attend, 0 = padding; defaults to all ones. */
+  attentionMask?: ArrayLike<number>[];
+  /** [B][T] positions; defaults to P..P+T-1. */
+  positions?: ArrayLike<number>[];
+}
+
+export interface StepOutput {
+  /** [B*T] flattened, row-major. */
+  logprob: Float32Array;
+  /** Rank 1 = top choice. */
+  rank: Int32Array;
+  entropy: Float32Array;
+  /** [B*T*TOP_K] */
+  topIds: Int32Array;
+  topLogprobs: Float32Array;
+  present: KVCache;
+}
+
+export class GPT2 {
+  private constructor(
+    readonly folder: ModelFolder,
+    readonly tokenizer: Tokenizer,
+    private readonly session: Session,
+    readonly info: ModelInfo,
+    readonly kvType: 'float32' | 'float16',
+  ) {}
+
+  static async load(dir: string, opts: { device?: DeviceChoice; precision?: Precision; id?: string } = {}): Promise<GPT2> {
+    const folder = openModelFolder(dir, opts.precision);
+    const tokenizer = Tokenizer.load(dir);
+    const session = await createSession(scoredModel(folder), { device: opts.device });
+    const kvType = session.inputTypes.get('past_key_values.0.key') === 'float16' ? 'float16' : 'float32';
+    const c = folder.config;
+    const info: ModelInfo = {
+      id: opts.id ?? basename(dir),
+      name: c.likely?.name ?? `GPT-2 ${c.n_layer}×${c.n_embd} (${basename(dir)})`,
+      device: session.device,
+      ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
+      precision: folder.precision,
+      layers: c.n_layer,
+      heads: c.n_head,
+      width: c.n_embd,
+      contextLength: c.n_positions,
+    };
+    return new GPT2(folder, tokenizer, session, info, kvType);
+  }
+
+  get layers(): number {
+    return this.folder.config.n_layer;
+  }
+  get heads(): number {
+    return this.folder.config.n_head;
+  }
+  get headDim(): number {
+    return this.folder.config.n_embd / this.folder.config.n_head;
+  }
+  get contextLength(): number {
+    return this.folder.config.n_positions;
+  }
+
+  emptyCache(batch = 1): KVCache {
+    const dims = [batch, this.heads, 0, this.headDim];
+    const data = () => (this.kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0));
+    return Array.from({ length: 2 * this.layers }, () => ({ type: this.kvType, data: data(), dims }));
+  }
+
+  async step(input: StepInput): Promise<StepOutput> {
+    const B = input.ids.length;
+    const T = input.ids[0]!.length;
+    const past = input.past ?? this.emptyCache(B);
+    const P = past[0]!.dims[2]!;
+    const ids = new BigInt64Array(B * T);
+    const targets = new BigInt64Array(B * T);
+    const positions = new BigInt64Array(B * T);
+    const mask = new BigInt64Array(B * (P + T)).fill(1n);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        ids[b * T + t] = BigInt(input.ids[b]![t]!);
+        targets[b * T + t] = BigInt(Math.max(0, input.targets[b]![t]!));
+        positions[b * T + t] = BigInt(input.positions ? input.positions[b]![t]! : P + t);
+      }
+      if (input.attentionMask) for (let s = 0; s < P + T; s++) mask[b * (P + T) + s] = BigInt(input.attentionMask[b]![s]!);
+    }
+    const feeds: Record<string, TensorData> = {
+      input_ids: { type: 'int64', data: ids, dims: [B, T] },
+      attention_mask: { type: 'int64', data: mask, dims: [B, P + T] },
+      [TARGETS_INPUT]: { type: 'int64', data: targets, dims: [B, T, 1] },
+    };
+    if (this.session.inputNames.includes('position_ids')) feeds.position_ids = { type: 'int64', data: positions, dims: [B, T] };
+    for (let l = 0; l < this.layers; l++) {
+      feeds[`past_key_values.${l}.key`] = past[2 * l]!;
+      feeds[`past_key_values.${l}.value`] = past[2 * l + 1]!;
+    }
+    const presentNames = Array.from({ length: this.layers }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat();
+    const out = await this.session.run(feeds, [...SCORE_OUTPUTS, ...presentNames]);
+    const rankF = out.likely_rank!.data as Float32Array;
+    const rank = new Int32Array(rankF.length);
+    for (let i = 0; i < rank.length; i++) rank[i] = rankF[i]! + 1;
+    const topIds64 = out.likely_top_ids!.data as BigInt64Array;
+    const topIds = new Int32Array(topIds64.length);
+    for (let i = 0; i < topIds.length; i++) topIds[i] = Number(topIds64[i]!);
+    return {
+      logprob: out.likely_logprob!.data as Float32Array,
+      rank,
+      entropy: out.likely_entropy!.data as Float32Array,
+      topIds,
+      topLogprobs: out.likely_top_logprobs!.data as Float32Array,
+      present: presentNames.map((n) => out[n]!),
+    };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** The first `length` cached positions of a [1,H,P,D] cache (a copy). */
+export function sliceCache(cache: KVCache, length: number): KVCache {
+  return cache.map((t) => {
+    const [B, H, P, D] = t.dims as [number, number, number, number];
+    if (length === P) return t;
+    if (length > P) throw new RangeError(`cache holds ${P} positions, ${length} asked`);
+    const Ctor = t.data.constructor as { new (n: number): TensorArray };
+    const data = new Ctor(B * H * length * D);
+    for (let bh = 0; bh < B * H; bh++) {
+      (data as Float32Array).set((t.data as Float32Array).subarray(bh * P * D, bh * P * D + length * D), bh * length * D);
+    }
+    return { type: t.type, data, dims: [B, H, length, D] };
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The only file that imports onnxruntime-node. It picks the execution provider, creates sessions
+ * and runs them; everything else works with the plain `TensorData` below.
+ */
+import * as ort from 'onnxruntime-node';
+import { cpus, platform } from 'node:os';
+
+export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
+export type TensorType = 'float32' | 'float16' | 'int64';
+export type TensorArray = Float32Array | Uint16Array | BigInt64Array;
+
+export interface TensorData {
+  type: TensorType;
+  data: TensorArray;
+  dims: readonly number[];
+}
+
+export interface Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Element type of each input, e.g. past_key_values.0.key → 'float16'. */
+  readonly inputTypes: ReadonlyMap<string, string>;
+  /** Execution provider that runs the model: 'cpu', 'cuda', 'dml', 'coreml'. */
+  readonly device: string;
+  /** Why a GPU provider was not used, when it was not. */
+  readonly fallbackReason?: string;
+  run(feeds: Record<string, TensorData>, outputs: readonly string[]): Promise<Record<string, TensorData>>;
+  release(): Promise<void>;
+}
+
+/** The GPU provider this platform's onnxruntime-node can use, if any. */
+function gpuProvider(): string | undefined {
+  switch (platform()) {
+    case 'linux':
+      return 'cuda';
+    case 'win32':
+      return 'dml';
+    case 'darwin':
+      return 'coreml';
+    default:
+      return undefined;
+  }
+}
+
+function gpuUnavailableReason(provider: string | undefined): string | undefined {
+  if (!provider) return `no GPU provider for ${platform()}`;
+  const backends = ort.listSupportedBackends?.() ?? [];
+  const entry = backends.find((b) => b.name === provider);
+  if (!entry && provider !== 'coreml' && provider !== 'dml') return `this onnxruntime-node build has no ${provider} provider`;
+  return undefined;
+}
+
+export async function createSession(model: string | Uint8Array, opts: { device?: DeviceChoice; threads?: number } = {}): Promise<Session> {
+  const device = opts.device ?? 'auto';
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: opts.threads ?? Math.max(1, cpus().length),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+  let fallbackReason: string | undefined = device === 'cpu' ? 'CPU chosen in settings' : undefined;
+  if (device !== 'cpu') {
+    const provider = gpuProvider();
+    fallbackReason = gpuUnavailableReason(provider);
+    if (!fallbackReason && provider) {
+      try {
+        const session = await open(model, { ...base, executionProviders: [provider] });
+        return wrap(session, provider, undefined);
+      } catch (e) {
+        fallbackReason = `${provider} provider failed to start: ${(e as Error).message.split('\n')[0]}`;
+        if (device === 'gpu') throw new Error(`GPU requested but ${fallbackReason}`);
+      }
+    } else if (device === 'gpu') {
+      throw new Error(`GPU requested but ${fallbackReason}`);
+    }
+  }
+  const session = await open(model, { ...base, executionProviders: ['cpu'] });
+  return wrap(session, 'cpu', fallbackReason);
+}
+
+function open(model: string | Uint8Array, options: ort.InferenceSession.SessionOptions) {
+  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+}
+
+function wrap(session: ort.InferenceSession, device: string, fallbackReason: string | undefined): Session {
+  const inputTypes = new Map<string, string>();
+  for (const meta of session.inputMetadata ?? []) {
+    if (meta.isTensor) inputTypes.set(meta.name, meta.type);
+  }
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputTypes,
+    device,
+    fallbackReason,
+    async run(feeds, outputs) {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const result = await session.run(ortFeeds, outputs as string[]);
+      const out: Record<string, TensorData> = {};
+      for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as TensorType, data: t.data as TensorArray, dims: t.dims };
+      return out;
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * GPT-2's byte-level BPE, with the UTF-16 span of every token in the text.
+ *
+ * Spans: a character belongs to the token that holds its first UTF-8 byte. A token made only of
+ * continuation bytes (the 2nd..4th byte of a character another token started) gets an empty span
+ * at the end of that character. So spans are in order, never overlap, and concatenated they
+ * reproduce the text exactly. Text that looks like a special token (`<|endoftext|>`) is plain text.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const EOT = 50256;
+
+/** GPT-2's pre-tokenizer: contractions, letter runs, number runs, punctuation runs, white space. */
+const PRETOKEN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+export interface Encoding {
+  ids: Int32Array;
+  /** UTF-16 offsets: token i covers text.slice(starts[i], ends[i]). */
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+/** GPT-2 maps each byte to a printable character so BPE works on strings. */
+function byteToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const table: string[] = new Array(256);
+  for (const b of bs) table[b] = String.fromCharCode(b);
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (table[b] === undefined) table[b] = String.fromCharCode(256 + n++);
+  return table;
+}
+
+const BYTE_TO_CHAR = byteToUnicode();
+const CHAR_TO_BYTE = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
+const utf8 = new TextEncoder();
+
+export class Tokenizer {
+  private readonly encoder: Map<string, number>;
+  private readonly decoder: string[];
+  private readonly ranks: Map<string, number>;
+  /** Pretoken (as text) → ids and the byte length of each token. */
+  private readonly cache = new Map<string, { ids: number[]; byteLengths: number[] }>();
+
+  constructor(vocab: Record<string, number>, merges: string[]) {
+    this.encoder = new Map(Object.entries(vocab));
+    this.decoder = [];
+    for (const [token, id] of this.encoder) this.decoder[id] = token;
+    this.ranks = new Map(merges.map((m, i) => [m, i]));
+  }
+
+  /** Loads `vocab.json` + `merges.txt`, or `tokenizer.json`, from a model folder. */
+  static load(dir: string): Tokenizer {
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    let vocab: Record<string, number>;
+    let merges: string[];
+    try {
+      vocab = JSON.parse(read('vocab.json'));
+      merges = read('merges.txt').split('\n').filter((l) => l && !l.startsWith('#version'));
+    } catch {
+      const tj = JSON.parse(read('tokenizer.json')) as { model: { vocab: Record<string, number>; merges: (string | [string, string])[] } };
+      vocab = tj.model.vocab;
+      merges = tj.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
+    }
+    if (Object.keys(vocab).length < 50257 || merges.length < 50000) {
+      throw new Error(`tokenizer in ${dir} is not GPT-2's (${Object.keys(vocab).length} tokens, ${merges.length} merges)`);
+    }
+    return new Tokenizer(vocab, merges);
+  }
+
+  get vocabSize(): number {
+    return this.decoder.length;
+  }
+
+  private bpe(pretoken: string): { ids: number[]; byteLengths: number[] } {
+    const cached = this.cache.get(pretoken);
+    if (cached) return cached;
+    const bytes = utf8.encode(pretoken);
+    let word = Array.from(bytes, (b) => BYTE_TO_CHAR[b]!);
+    while (word.length > 1) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i < word.length - 1; i++) {
+        const r = this.ranks.get(word[i] + ' ' + word[i + 1]);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      const first = word[best]!;
+      const second = word[best + 1]!;
+      const merged: string[] = [];
+      for (let i = 0; i < word.length; i++) {
+        if (i < word.length - 1 && word[i] === first && word[i + 1] === second) {
+          merged.push(first + second);
+          i++;
+        } else merged.push(word[i]!);
+      }
+      word = merged;
+    }
+    const result = { ids: word.map((t) => this.encoder.get(t)!), byteLengths: word.map((t) => t.length) };
+    if (this.cache.size > 100_000) this.cache.clear();
+    this.cache.set(pretoken, result);
+    return result;
+  }
+
+  encode(text: string): Encoding {
+    const ids: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const m of text.matchAll(PRETOKEN)) {
+      const piece = m[0];
+      const { ids: pieceIds, byteLengths } = this.bpe(piece);
+      // Walk the characters of the piece, giving each to the token that holds its first byte.
+      let byteInPiece = 0; // first byte of the next character
+      let charOffset = m.index; // UTF-16 offset of the next character
+      let tokenByteEnd = 0;
+      for (let t = 0; t < pieceIds.length; t++) {
+        tokenByteEnd += byteLengths[t]!;
+        const start = charOffset;
+        while (byteInPiece < tokenByteEnd && charOffset < m.index + piece.length) {
+          const cp = piece.codePointAt(charOffset - m.index)!;
+          byteInPiece += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+          charOffset += cp > 0xffff ? 2 : 1;
+        }
+        ids.push(pieceIds[t]!);
+        starts.push(start);
+        ends.push(charOffset);
+      }
+    }
+    return { ids: Int32Array.from(ids), starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+  }
+
+  /** The raw bytes of a token. */
+  tokenBytes(id: number): Uint8Array {
+    const s = this.decoder[id];
+    if (s === undefined) throw new RangeError(`token id ${id} is not in the vocabulary`);
+    return Uint8Array.from(s, (c) => CHAR_TO_BYTE.get(c)!);
+  }
+
+  /** A token as text; bytes that are not whole UTF-8 characters show as \xNN. */
+  tokenText(id: number): string {
+    return decodeLenient(this.tokenBytes(id));
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < ids.length; i++) parts.push(this.tokenBytes(ids[i]!));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    return new TextDecoder().decode(all);
+  }
+}
+
+/** UTF-8 decode where invalid or incomplete sequences become \xNN escapes instead of U+FFFD. */
+export function decodeLenient(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xf0 && b < 0xf8 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 0;
+    let ok = len > 0 && i + len <= bytes.length;
+    for (let k = 1; ok && k < len; k++) ok = (bytes[i + k]! & 0xc0) === 0x80;
+    if (ok) {
+      out += new TextDecoder().decode(bytes.subarray(i, i + len));
+      i += len;
+    } else {
+      out += '\\x' + b.toString(16).padStart(2, '0');
+      i++;
+    }
+  }
+  return out;
+}
