@@ -27,6 +27,8 @@ export interface EngineOptions {
   precision?: Precision;
   modelId?: string;
   stepTokens?: number;
+  /** Reuse KV caches and window results (default true; off gives a from-scratch reference). */
+  caching?: boolean;
 }
 
 /** Scores of one version of the document, as flat arrays (a 20,000-token document is ~2 MB). */
@@ -103,12 +105,14 @@ export class Engine {
   private readonly listeners: { [E in keyof EngineEvents]: Set<Listener<E>> } = { scores: new Set(), status: new Set() };
   private readonly waiters = new Set<() => void>();
   private readonly stepTokens: number;
+  private readonly caching: boolean;
 
   private constructor(
     readonly model: GPT2,
     opts: EngineOptions,
   ) {
     this.stepTokens = opts.stepTokens ?? STEP_TOKENS;
+    this.caching = opts.caching ?? true;
   }
 
   static async load(opts: EngineOptions = {}): Promise<Engine> {
@@ -199,8 +203,8 @@ export class Engine {
     for (const w of planWindows(ids, this.model.contextLength)) {
       if (w.b <= start) continue;
       const input = windowInput(ids, w, EOT);
-      const key = windowKey(input, w);
-      const cached = this.windowCache.get(key);
+      const key = windowKey(input, ids[w.b - 1]!, w);
+      const cached = this.caching ? this.windowCache.get(key) : undefined;
       if (cached) {
         const from = Math.max(start, w.a);
         doc.copyFrom(cached, from - w.a, from, w.b - from);
@@ -210,6 +214,7 @@ export class Engine {
       }
       const finished = await this.scoreWindow(doc, w, input, Math.max(start, w.a), cancelled, progress);
       if (!finished) return false;
+      if (!this.caching) continue;
       const scores = emptyScores(w.b - w.a);
       for (const [k, arr] of Object.entries(scores) as [keyof WindowScores, Float32Array | Int32Array][]) {
         const per = k === 'topIds' || k === 'topLogprobs' ? TOP_K : 1;
@@ -270,6 +275,7 @@ export class Engine {
   }
 
   private rememberCache(input: Int32Array, cache: KVCache): void {
+    if (!this.caching) return;
     const existing = this.kvCache.findIndex((e) => commonPrefix(e.input, input) === e.input.length);
     if (existing >= 0) this.kvCache.splice(existing, 1); // the new entry extends it
     this.kvCache.unshift({ input: input.slice(), cache });
@@ -343,9 +349,10 @@ function emptyScores(n: number): WindowScores {
   return { logprob: new Float32Array(n), rank: new Int32Array(n), entropy: new Float32Array(n), topIds: new Int32Array(n * TOP_K), topLogprobs: new Float32Array(n * TOP_K) };
 }
 
-function windowKey(input: Int32Array, w: Window): string {
-  // Content and the split between context and scored tokens identify a window's results.
-  return `${w.a - w.c}:${Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64')}`;
+function windowKey(input: Int32Array, lastTarget: number, w: Window): string {
+  // The input, the last scored token (a target, not an input) and the split between context and
+  // scored tokens identify a window's results.
+  return `${w.a - w.c}:${lastTarget}:${Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64')}`;
 }
 
 export function commonPrefix(a: ArrayLike<number>, b: ArrayLike<number>): number {

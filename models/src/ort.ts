@@ -3,7 +3,10 @@
  * and runs them; everything else works with the plain `TensorData` below.
  */
 import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, platform } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
 export type TensorType = 'float32' | 'float16' | 'int64';
@@ -47,6 +50,13 @@ function gpuUnavailableReason(provider: string | undefined): string | undefined 
   const backends = ort.listSupportedBackends?.() ?? [];
   const entry = backends.find((b) => b.name === provider);
   if (!entry && provider !== 'coreml' && provider !== 'dml') return `this onnxruntime-node build has no ${provider} provider`;
+  if (provider === 'cuda') {
+    // The CUDA provider is a separate library that onnxruntime-node's install script downloads.
+    const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', process.arch);
+    if (!existsSync(join(binDir, 'libonnxruntime_providers_cuda.so'))) {
+      return 'the CUDA provider is not installed (reinstall onnxruntime-node without ONNXRUNTIME_NODE_INSTALL=skip)';
+    }
+  }
   return undefined;
 }
 
@@ -57,6 +67,7 @@ export async function createSession(model: string | Uint8Array, opts: { device?:
     intraOpNumThreads: opts.threads ?? Math.max(1, cpus().length),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    logSeverityLevel: 3,
   };
   let fallbackReason: string | undefined = device === 'cpu' ? 'CPU chosen in settings' : undefined;
   if (device !== 'cpu') {

@@ -1,0 +1,89 @@
+/**
+ * Entry point of the engine's own process (node child_process.fork or Electron utilityProcess):
+ * onnxruntime blocks the event loop during a run and a native crash must not take the app down.
+ * Speaks WireMessage (common/api.ts) with its parent.
+ *   args: [--model DIR] [--device auto|gpu|cpu] [--precision fp32|fp16|int8]
+ */
+import type { EngineMethods, MethodName, WireMessage } from '../../common/api.ts';
+import { Engine } from './engine.ts';
+import type { Precision } from './model-folder.ts';
+import type { DeviceChoice } from './ort.ts';
+
+interface ParentPort {
+  postMessage(msg: unknown): void;
+  on(event: 'message', fn: (e: { data: unknown }) => void): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+const send = (msg: WireMessage) => (parentPort ? parentPort.postMessage(msg) : process.send?.(msg));
+const onMessage = (fn: (msg: unknown) => void) =>
+  parentPort ? parentPort.on('message', (e) => fn(e.data)) : process.on('message', (m) => fn(m));
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+type Handler = (e: Engine, params: unknown) => unknown;
+
+async function main() {
+  let engine: Engine | null = null;
+  let loadError: string | null = null;
+  send({ kind: 'event', event: 'status', data: { state: 'loading' } });
+  const loading = Engine.load({
+    modelDir: arg('model'),
+    device: (arg('device') as DeviceChoice | undefined) ?? 'auto',
+    precision: arg('precision') as Precision | undefined,
+  }).then(
+    (e) => {
+      engine = e;
+      e.on('scores', (data) => send({ kind: 'event', event: 'scores', data }));
+      e.on('status', (data) => send({ kind: 'event', event: 'status', data }));
+      send({ kind: 'event', event: 'status', data: { state: 'ready', model: e.info } });
+    },
+    (err: Error) => {
+      loadError = err.message;
+      send({ kind: 'event', event: 'status', data: { state: 'error', message: `could not load the model: ${err.message}` } });
+    },
+  );
+
+  const handlers: { [M in MethodName]: (e: Engine, p: Parameters<EngineMethods[M]>[0]) => unknown } = {
+    update: (e, p) => e.update(p.version, p.text),
+    topK: (e, p) => e.topK(p.version, p.index, p.k),
+    predictions: (e, p) => e.predictions(p.version, p.from, p.to, p.k),
+    infill: (e, p) => e.infill(p),
+    modelInfo: (e) => e.info,
+  };
+
+  const isInt = (v: unknown) => Number.isSafeInteger(v);
+  const valid: Record<MethodName, (p: Record<string, unknown>) => boolean> = {
+    update: (p) => Number.isFinite(p.version) && typeof p.text === 'string',
+    topK: (p) => isInt(p.version) && isInt(p.index) && isInt(p.k),
+    predictions: (p) => isInt(p.version) && isInt(p.from) && isInt(p.to) && isInt(p.k),
+    infill: (p) => isInt(p.version) && isInt(p.start) && isInt(p.end),
+    modelInfo: () => true,
+  };
+
+  onMessage(async (raw) => {
+    const msg = raw as WireMessage;
+    if (msg?.kind !== 'call') return;
+    try {
+      await loading;
+      if (!engine) throw new Error(`no model: ${loadError}`);
+      const handler = (handlers as Record<string, Handler>)[msg.method];
+      if (!handler) throw new Error(`unknown method ${String(msg.method)}`);
+      const params = (msg.params ?? {}) as Record<string, unknown>;
+      if (typeof params !== 'object' || !valid[msg.method](params)) throw new Error(`invalid parameters for ${msg.method}`);
+      const result = await handler(engine, msg.params);
+      send({ kind: 'result', id: msg.id, result });
+    } catch (e) {
+      send({ kind: 'result', id: msg.id, error: (e as Error).message });
+    }
+  });
+  if (process.env.LIKELY_ENGINE_CRASH_AFTER_MS) {
+    // Test hook: simulate a native crash.
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), Number(process.env.LIKELY_ENGINE_CRASH_AFTER_MS));
+  }
+}
+
+void main();
