@@ -9,7 +9,7 @@
  */
 import type { EngineEvents, InfillResult, ModelInfo, Prediction, ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { perplexity } from '../../common/api.ts';
-import { GPT2, sliceCache, TOP_K, type KVCache } from './gpt2.ts';
+import { gatherCache, GPT2, TOP_K, type KVCache } from './gpt2.ts';
 import type { Precision } from './model-folder.ts';
 import type { DeviceChoice } from './ort.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
@@ -88,10 +88,20 @@ interface WindowScores {
   topLogprobs: Float32Array;
 }
 
+/**
+ * A KV cache and which of its slots hold which input positions. Replacing the end of a document
+ * (typing into the last word) leaves stale slots behind as holes that the attention mask hides,
+ * instead of copying the whole cache to cut them off; holes are compacted when they pile up.
+ */
 interface KVEntry {
   input: Int32Array;
+  /** slots[j]: the cache slot of input position j (increasing). */
+  slots: Int32Array;
   cache: KVCache;
 }
+
+/** Stale slots tolerated before the cache is compacted. */
+const MAX_HOLES = 64;
 
 type Listener<E extends keyof EngineEvents> = (data: EngineEvents[E]) => void;
 
@@ -241,14 +251,28 @@ export class Engine {
         bestLen = len;
       }
     }
-    let cache: KVCache | null = best ? sliceCache(best.cache, bestLen) : null;
+    let cache: KVCache | null = null;
+    let slots: number[] = [];
+    if (best && bestLen > 0) {
+      const size = best.cache[0]!.dims[2]!;
+      slots = Array.from(best.slots.subarray(0, bestLen));
+      if (size - bestLen > MAX_HOLES) {
+        cache = gatherCache(best.cache, slots);
+        slots = slots.map((_, j) => j);
+      } else cache = best.cache;
+    }
     let pos = bestLen;
     while (pos < input.length) {
       const end = Math.min(input.length, pos + Math.max(this.stepTokens, need - pos));
       const stepIds = input.subarray(pos, end);
       const targets = Int32Array.from({ length: end - pos }, (_, k) => ids[w.c + pos + k]!);
-      const out = await this.model.step({ ids: [stepIds], targets: [targets], past: cache });
+      const size = cache ? cache[0]!.dims[2]! : 0;
+      const mask = new Uint8Array(size + end - pos).fill(1, size);
+      for (const slot of slots) mask[slot] = 1;
+      const positions = Int32Array.from({ length: end - pos }, (_, k) => pos + k);
+      const out = await this.model.step({ ids: [stepIds], targets: [targets], past: cache, attentionMask: [mask], positions: [positions] });
       cache = out.present;
+      for (let k = 0; k < end - pos; k++) slots.push(size + k);
       // Positions before `from` were only context; their scores are already in doc.
       const first = Math.max(pos, need);
       for (let k = first; k < end; k++) {
@@ -260,7 +284,7 @@ export class Engine {
         doc.topIds.set(out.topIds.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
         doc.topLogprobs.set(out.topLogprobs.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
       }
-      this.rememberCache(input.subarray(0, end), cache);
+      this.rememberCache(input.subarray(0, end), slots, cache);
       pos = end;
       if (end > need) {
         doc.scored = w.c + end;
@@ -274,11 +298,11 @@ export class Engine {
     return true;
   }
 
-  private rememberCache(input: Int32Array, cache: KVCache): void {
+  private rememberCache(input: Int32Array, slots: number[], cache: KVCache): void {
     if (!this.caching) return;
     const existing = this.kvCache.findIndex((e) => commonPrefix(e.input, input) === e.input.length);
     if (existing >= 0) this.kvCache.splice(existing, 1); // the new entry extends it
-    this.kvCache.unshift({ input: input.slice(), cache });
+    this.kvCache.unshift({ input: input.slice(), slots: Int32Array.from(slots), cache });
     this.kvCache.length = Math.min(this.kvCache.length, KV_CACHE_ENTRIES);
   }
 

@@ -137,17 +137,23 @@ export class GPT2 {
   }
 }
 
-/** The first `length` cached positions of a [1,H,P,D] cache (a copy). */
-export function sliceCache(cache: KVCache, length: number): KVCache {
+/** A copy of a [1,H,S,D] cache keeping only the given slots (in order). */
+export function gatherCache(cache: KVCache, slots: readonly number[]): KVCache {
   return cache.map((t) => {
-    const [B, H, P, D] = t.dims as [number, number, number, number];
-    if (length === P) return t;
-    if (length > P) throw new RangeError(`cache holds ${P} positions, ${length} asked`);
+    const [B, H, S, D] = t.dims as [number, number, number, number];
+    const n = slots.length;
     const Ctor = t.data.constructor as { new (n: number): TensorArray };
-    const data = new Ctor(B * H * length * D);
+    const data = new Ctor(B * H * n * D) as Float32Array;
+    const src = t.data as Float32Array;
     for (let bh = 0; bh < B * H; bh++) {
-      (data as Float32Array).set((t.data as Float32Array).subarray(bh * P * D, bh * P * D + length * D), bh * length * D);
+      // Copy runs of consecutive slots at once.
+      for (let j = 0; j < n; ) {
+        let k = j + 1;
+        while (k < n && slots[k] === slots[k - 1]! + 1) k++;
+        data.set(src.subarray((bh * S + slots[j]!) * D, (bh * S + slots[k - 1]! + 1) * D), (bh * n + j) * D);
+        j = k;
+      }
     }
-    return { type: t.type, data, dims: [B, H, length, D] };
+    return { type: t.type, data, dims: [B, H, n, D] };
   });
 }

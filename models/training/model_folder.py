@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+import onnx
 
 from gpt2_bpe import ENCODER_DIR
 from onnx_graph import build_gpt2, save
@@ -49,8 +50,15 @@ def write_model_folder(out_dir, weights, cfg, dtype=np.float32, extra_config=Non
     config.update(extra_config or {})
     json.dump(config, open(os.path.join(out_dir, "config.json"), "w"), indent=2)
     write_tokenizer(out_dir)
-    model = build_gpt2(weights, cfg, dtype)
-    nbytes = sum(len(t.raw_data) for t in model.graph.initializer)
     name = "model.onnx" if dtype == np.float32 else "model_fp16.onnx"
-    save(model, os.path.join(out_dir, "onnx", name), external_data=nbytes > 1_800_000_000)
-    return os.path.join(out_dir, "onnx", name)
+    path = os.path.join(out_dir, "onnx", name)
+    C, L = cfg["n_embd"], cfg["n_layer"]
+    nbytes = (cfg["vocab_size"] * C + cfg["n_positions"] * C + L * 12 * C * C) * np.dtype(dtype).itemsize
+    if nbytes < 1_800_000_000:  # protobuf's 2 GB limit
+        save(build_gpt2(weights, cfg, dtype), path)
+        return path
+    data_name = name + "_data"
+    with open(os.path.join(out_dir, "onnx", data_name), "wb") as f:
+        model = build_gpt2(weights, cfg, dtype, external_data=(data_name, f))
+    onnx.save_model(model, path)
+    return path

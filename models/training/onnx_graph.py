@@ -16,10 +16,12 @@ OPSET = 17
 
 
 class GraphBuilder:
-    def __init__(self, dtype):
+    def __init__(self, dtype, external_data=None):
         self.dtype = dtype  # np.float32 or np.float16
         self.onnx_dtype = TensorProto.FLOAT if dtype == np.float32 else TensorProto.FLOAT16
         self.nodes, self.inits, self.n = [], [], 0
+        # (path, file) to stream large weights into one external data file as they are made
+        self.external = external_data
 
     def name(self, hint):
         self.n += 1
@@ -29,7 +31,18 @@ class GraphBuilder:
         arr = np.asarray(array)
         if cast and arr.dtype.kind == "f":
             arr = arr.astype(self.dtype)
-        self.inits.append(numpy_helper.from_array(arr, name))
+        if self.external and arr.nbytes >= 1024:
+            path, f = self.external
+            offset = f.tell()
+            f.write(np.ascontiguousarray(arr).tobytes())
+            t = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(arr.dtype), dims=arr.shape)
+            t.data_location = TensorProto.EXTERNAL
+            for k, v in (("location", path), ("offset", str(offset)), ("length", str(arr.nbytes))):
+                entry = t.external_data.add()
+                entry.key, entry.value = k, v
+            self.inits.append(t)
+        else:
+            self.inits.append(numpy_helper.from_array(arr, name))
         return name
 
     def op(self, op_type, inputs, hint=None, n_out=1, **attrs):
@@ -52,11 +65,14 @@ class GraphBuilder:
         return self.op("Mul", [self.op("Mul", [x, c(0.5, "half")]), self.op("Add", [self.op("Tanh", [inner]), c(1.0, "one")])])
 
 
-def build_gpt2(weights, cfg, dtype=np.float32):
-    """weights: HF-style names (wte, wpe, h.{i}.ln_1.weight, h.{i}.attn.c_attn.weight [C,3C] (in, out), ...)."""
+def build_gpt2(weights, cfg, dtype=np.float32, external_data=None):
+    """weights: a dict, or a function name -> array (so huge random models never sit in memory whole);
+    HF-style names (wte, wpe, h.{i}.ln_1.weight, h.{i}.attn.c_attn.weight [C,3C] (in, out), ...)."""
     L, H, C = cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
     D, V, eps = C // H, cfg["vocab_size"], cfg["layer_norm_epsilon"]
-    g = GraphBuilder(dtype)
+    g = GraphBuilder(dtype, external_data)
+    if isinstance(weights, dict):
+        weights = weights.__getitem__
     fmin = float(np.finfo(dtype).min)
 
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
@@ -84,17 +100,17 @@ def build_gpt2(weights, cfg, dtype=np.float32):
     allowed = g.op("And", [causal, padding])  # [B,1,T,S]
     masked_value = g.init("masked_value", np.array(fmin, dtype=dtype))
 
-    wte_t = g.init("wte_transposed", weights["wte"].T.copy())  # [C,V], shared by embedding and head
+    wte_t = g.init("wte_transposed", weights("wte").T.copy())  # [C,V], shared by embedding and head
     tok = g.op("Transpose", [g.op("Gather", [wte_t, "input_ids"], axis=1)], perm=[1, 2, 0])  # [B,T,C]
-    pos = g.op("Gather", [g.init("wpe", weights["wpe"]), "position_ids"], axis=0)  # [B,T,C]
+    pos = g.op("Gather", [g.init("wpe", weights("wpe")), "position_ids"], axis=0)  # [B,T,C]
     x = g.op("Add", [tok, pos])
     heads_shape = i64([0, 0, H, D], "heads_shape")
     merged_shape = i64([0, 0, C], "merged_shape")
     scale = g.init("attn_scale", np.array(1.0 / np.sqrt(D), dtype=dtype))
     for i in range(L):
         p = f"h.{i}."
-        a = g.layer_norm(x, weights[p + "ln_1.weight"], weights[p + "ln_1.bias"], p + "ln_1", eps)
-        qkv = g.linear(a, weights[p + "attn.c_attn.weight"], weights[p + "attn.c_attn.bias"], p + "attn.c_attn")
+        a = g.layer_norm(x, weights(p + "ln_1.weight"), weights(p + "ln_1.bias"), p + "ln_1", eps)
+        qkv = g.linear(a, weights(p + "attn.c_attn.weight"), weights(p + "attn.c_attn.bias"), p + "attn.c_attn")
         q, k, v = g.op("Split", [qkv, i64([C, C, C], "split")], n_out=3, axis=2)
         q, k, v = (g.op("Transpose", [g.op("Reshape", [t, heads_shape])], perm=[0, 2, 1, 3]) for t in (q, k, v))  # [B,H,T,D]
         k_all = g.op("Concat", [f"past_key_values.{i}.key", k], axis=2)  # [B,H,S,D]
@@ -104,11 +120,11 @@ def build_gpt2(weights, cfg, dtype=np.float32):
         att = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k_all], perm=[0, 1, 3, 2])]), scale])  # [B,H,T,S]
         att = g.op("Softmax", [g.op("Where", [allowed, att, masked_value])], axis=-1)
         y = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [att, v_all])], perm=[0, 2, 1, 3]), merged_shape])
-        x = g.op("Add", [x, g.linear(y, weights[p + "attn.c_proj.weight"], weights[p + "attn.c_proj.bias"], p + "attn.c_proj")])
-        m = g.layer_norm(x, weights[p + "ln_2.weight"], weights[p + "ln_2.bias"], p + "ln_2", eps)
-        m = g.gelu_tanh(g.linear(m, weights[p + "mlp.c_fc.weight"], weights[p + "mlp.c_fc.bias"], p + "mlp.c_fc"))
-        x = g.op("Add", [x, g.linear(m, weights[p + "mlp.c_proj.weight"], weights[p + "mlp.c_proj.bias"], p + "mlp.c_proj")])
-    x = g.layer_norm(x, weights["ln_f.weight"], weights["ln_f.bias"], "ln_f", eps)
+        x = g.op("Add", [x, g.linear(y, weights(p + "attn.c_proj.weight"), weights(p + "attn.c_proj.bias"), p + "attn.c_proj")])
+        m = g.layer_norm(x, weights(p + "ln_2.weight"), weights(p + "ln_2.bias"), p + "ln_2", eps)
+        m = g.gelu_tanh(g.linear(m, weights(p + "mlp.c_fc.weight"), weights(p + "mlp.c_fc.bias"), p + "mlp.c_fc"))
+        x = g.op("Add", [x, g.linear(m, weights(p + "mlp.c_proj.weight"), weights(p + "mlp.c_proj.bias"), p + "mlp.c_proj")])
+    x = g.layer_norm(x, weights("ln_f.weight"), weights("ln_f.bias"), "ln_f", eps)
     g.nodes.append(helper.make_node("MatMul", [x, wte_t], ["logits"]))
 
     graph = helper.make_graph(g.nodes, "gpt2", inputs, outputs, initializer=g.inits)

@@ -1,0 +1,172 @@
+/**
+ * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3]
+ *
+ * Measures the engine against bare onnxruntime on a GPT-2-small-shaped model (random weights, the
+ * same cost as the real one), all in one run, and prints ratios (the machines are noisy; ratios
+ * measured side by side are what the targets are about).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine } from '../src/engine.ts';
+import { openModelFolder } from '../src/model-folder.ts';
+import { createSession, type Session, type TensorData } from '../src/ort.ts';
+import { RANDOM_MODELS_DIR } from '../src/paths.ts';
+import { EOT, type Tokenizer } from '../src/tokenizer.ts';
+import { brownProse } from './corpus.ts';
+
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+const only = opt('only')?.split(',');
+const log = (...a: unknown[]) => {
+  if (!json) console.log(...a);
+  else console.error(...a);
+};
+
+function ensureRandomModel(size: string): string {
+  const dir = join(RANDOM_MODELS_DIR, `gpt2-${size}-fp32`);
+  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
+    log(`building the random-weight GPT-2-${size}-shaped model in ${dir} ...`);
+    const r = spawnSync('/usr/bin/python3', ['models/training/random_models.py', size], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error('could not build the random model (needs Debian python3-torch and python3-onnx)');
+  }
+  return dir;
+}
+
+async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const v = await fn();
+  return [(performance.now() - t) / 1000, v];
+}
+
+async function median(n: number, fn: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(await fn());
+  xs.sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)]!;
+}
+
+/** The plain model (logits output), fed directly: what a naive implementation pays. */
+class BareModel {
+  constructor(
+    private readonly s: Session,
+    private readonly layers: number,
+    private readonly heads: number,
+    private readonly headDim: number,
+  ) {}
+
+  async forward(ids: number[], past: TensorData[] | null): Promise<TensorData[]> {
+    const P = past ? past[0]!.dims[2]! : 0;
+    const T = ids.length;
+    const feeds: Record<string, TensorData> = {
+      input_ids: { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [1, T] },
+      attention_mask: { type: 'int64', data: new BigInt64Array(P + T).fill(1n), dims: [1, P + T] },
+      position_ids: { type: 'int64', data: BigInt64Array.from({ length: T }, (_, i) => BigInt(P + i)), dims: [1, T] },
+    };
+    for (let l = 0; l < this.layers; l++)
+      for (const [k, kv] of [['key', 0], ['value', 1]] as const)
+        feeds[`past_key_values.${l}.${k}`] = past ? past[2 * l + kv]! : { type: 'float32', data: new Float32Array(0), dims: [1, this.heads, 0, this.headDim] };
+    const names = ['logits', ...Array.from({ length: this.layers }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat()];
+    const out = await this.s.run(feeds, names);
+    return names.slice(1).map((n) => out[n]!);
+  }
+}
+
+function tokensOf(tok: Tokenizer, text: string, n: number): string {
+  const enc = tok.encode(text);
+  return text.slice(0, enc.ends[n - 1]);
+}
+
+async function main() {
+  const modelDir = opt('model') ?? ensureRandomModel('small');
+  const folder = openModelFolder(modelDir);
+  const c = folder.config;
+  const bareSession = await createSession(folder.onnxPath, { device: 'cpu' });
+  const bare = new BareModel(bareSession, c.n_layer, c.n_head, c.n_embd / c.n_head);
+  const engine = await Engine.load({ modelDir, device: 'cpu' });
+  const reference = await Engine.load({ modelDir, device: 'cpu', caching: false });
+  const tok = engine.model.tokenizer;
+  const results: Record<string, number> = {};
+  let version = 0;
+  const scoreVersion = async (text: string) => {
+    engine.update(++version, text);
+    await engine.idle();
+  };
+  log(`model: ${engine.info.name}, ${engine.info.device}`);
+
+  if (!only || only.includes('p2')) {
+    const text = tokensOf(tok, brownProse(20_000), 1024);
+    const ids = [EOT, ...Array.from(tok.encode(text).ids).slice(0, 1023)];
+    await bare.forward(ids.slice(0, 16), null); // warm-up
+    const forward = await median(3, async () => (await time(() => bare.forward(ids, null)))[0]);
+    const viaApi = await median(3, async () => (await time(() => reference.score(text)))[0]);
+    results.p2_full_1024_seconds = viaApi;
+    results.p2_forward_1024_seconds = forward;
+    results.p2_engine_over_forward = viaApi / forward;
+    results.tokens_per_second = 1024 / viaApi;
+    log(`p2 full 1,024 tokens: engine ${viaApi.toFixed(3)} s, bare forward ${forward.toFixed(3)} s, ratio ${results.p2_engine_over_forward.toFixed(3)} (target ≤ 1.10)`);
+  }
+
+  if (!only || only.includes('p1') || only.includes('p3')) {
+    const doc = tokensOf(tok, brownProse(20_000, 3), 1000).replace(/\s+$/, '');
+    const [full] = await time(() => reference.score(doc));
+    results.full_1000_seconds = full;
+    if (!only || only.includes('p1')) {
+      await scoreVersion(doc);
+      const typed = doc + 's';
+      const before = engine.current!;
+      const [keystroke] = await time(() => scoreVersion(typed));
+      const after = engine.current!;
+      const firstNew = before.scored === before.length ? commonPrefixLen(before.enc.ids, after.enc.ids) : 0;
+      // The bare step: the same new tokens, the same cache, on the plain model.
+      const ids = [EOT, ...Array.from(after.enc.ids)];
+      const past = await bare.forward(ids.slice(0, firstNew), null);
+      const [step] = await time(() => bare.forward(ids.slice(firstNew, after.length), past));
+      results.p1_keystroke_seconds = keystroke;
+      results.p1_step_seconds = step;
+      results.p1_new_tokens = after.length - firstNew;
+      results.p1_keystroke_over_step = keystroke / step;
+      results.p1_keystroke_over_full = keystroke / full;
+      log(`p1 keystroke at the end of 1,000 tokens: ${(keystroke * 1000).toFixed(1)} ms for ${after.length - firstNew} new token(s); bare step ${(step * 1000).toFixed(1)} ms; ratio ${results.p1_keystroke_over_step.toFixed(2)} (target ≤ 1.3); over full ${results.p1_keystroke_over_full.toFixed(4)} (target ≤ ${(1 / 30).toFixed(4)})`);
+    }
+    if (!only || only.includes('p3')) {
+      await scoreVersion(doc);
+      const mid = Math.floor(doc.length / 2);
+      const at = doc.indexOf(' ', mid);
+      const edited = doc.slice(0, at) + ' quietly' + doc.slice(at);
+      const [midEdit] = await time(() => scoreVersion(edited));
+      results.p3_mid_edit_seconds = midEdit;
+      results.p3_mid_edit_over_full = midEdit / full;
+      log(`p3 edit in the middle of 1,000 tokens: ${midEdit.toFixed(3)} s vs full ${full.toFixed(3)} s, ratio ${results.p3_mid_edit_over_full.toFixed(3)} (target ≤ 0.6)`);
+
+      const big = tokensOf(tok, brownProse(80_000, 10), 10_000);
+      const [full10k] = await time(() => reference.score(big));
+      await scoreVersion(big);
+      const firstPara = big.indexOf(' ', 200);
+      const bigEdited = big.slice(0, firstPara) + ' indeed' + big.slice(firstPara);
+      const [headEdit] = await time(() => scoreVersion(bigEdited));
+      results.p3_full_10k_seconds = full10k;
+      results.p3_head_edit_10k_seconds = headEdit;
+      results.p3_head_edit_10k_over_full_10k = headEdit / full10k;
+      log(`p3 edit in the first paragraph of 10,000 tokens: ${headEdit.toFixed(2)} s vs full ${full10k.toFixed(2)} s, ratio ${results.p3_head_edit_10k_over_full_10k.toFixed(3)} (target ≤ 0.3)`);
+    }
+  }
+
+  results.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
+  log(`peak RSS ${results.peak_rss_mb.toFixed(0)} MB`);
+  if (json) process.stdout.write(JSON.stringify(results) + '\n');
+  await engine.dispose();
+  await reference.dispose();
+}
+
+function commonPrefixLen(a: Int32Array, b: Int32Array): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+main().catch((e) => {
+  console.error(`bench: ${(e as Error).message}`);
+  process.exit(1);
+});
