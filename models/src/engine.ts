@@ -13,6 +13,7 @@ import { gatherCache, GPT2, TOP_K, type KVCache } from './gpt2.ts';
 import type { Precision } from './model-folder.ts';
 import type { DeviceChoice } from './ort.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
+import { computePrefixContext, infill, type PrefixContext } from './infill.ts';
 import { EOT, type Encoding } from './tokenizer.ts';
 import { planWindows, windowInput, type Window } from './windows.ts';
 
@@ -20,6 +21,8 @@ import { planWindows, windowInput, type Window } from './windows.ts';
 export const STEP_TOKENS = 256;
 const KV_CACHE_ENTRIES = 2;
 const WINDOW_CACHE_ENTRIES = 512;
+/** Longest cached prefix infill reuses (leaves room for candidate + suffix in 1,024 positions). */
+const MAX_REUSED_PREFIX = 768;
 
 export interface EngineOptions {
   modelDir?: string;
@@ -94,6 +97,8 @@ interface WindowScores {
  * instead of copying the whole cache to cut them off; holes are compacted when they pile up.
  */
 interface KVEntry {
+  /** Document position of input[0] (the window's start c). */
+  start: number;
   input: Int32Array;
   /** slots[j]: the cache slot of input position j (increasing). */
   slots: Int32Array;
@@ -245,6 +250,7 @@ export class Engine {
     let best: KVEntry | null = null;
     let bestLen = 0;
     for (const e of this.kvCache) {
+      if (e.start !== w.c) continue;
       const len = Math.min(commonPrefix(e.input, input), need);
       if (len > bestLen) {
         best = e;
@@ -284,7 +290,7 @@ export class Engine {
         doc.topIds.set(out.topIds.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
         doc.topLogprobs.set(out.topLogprobs.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
       }
-      this.rememberCache(input.subarray(0, end), slots, cache);
+      this.rememberCache(w.c, input.subarray(0, end), slots, cache);
       pos = end;
       if (end > need) {
         doc.scored = w.c + end;
@@ -298,11 +304,11 @@ export class Engine {
     return true;
   }
 
-  private rememberCache(input: Int32Array, slots: number[], cache: KVCache): void {
+  private rememberCache(start: number, input: Int32Array, slots: number[], cache: KVCache): void {
     if (!this.caching) return;
-    const existing = this.kvCache.findIndex((e) => commonPrefix(e.input, input) === e.input.length);
+    const existing = this.kvCache.findIndex((e) => e.start === start && commonPrefix(e.input, input) === e.input.length);
     if (existing >= 0) this.kvCache.splice(existing, 1); // the new entry extends it
-    this.kvCache.unshift({ input: input.slice(), slots: Int32Array.from(slots), cache });
+    this.kvCache.unshift({ start, input: input.slice(), slots: Int32Array.from(slots), cache });
     this.kvCache.length = Math.min(this.kvCache.length, KV_CACHE_ENTRIES);
   }
 
@@ -358,8 +364,40 @@ export class Engine {
     return { ...result, predictions: tokens.map((_, i) => this.predictionsAt(doc, i, opts.topK!)) };
   }
 
-  async infill(_params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): Promise<InfillResult> {
-    throw new Error('fill-in-the-blank is not available yet');
+  /** Fill-in-the-blank suggestions for text[start, end) of the live document `version`. */
+  async infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): Promise<InfillResult> {
+    const doc = this.doc;
+    if (!doc || doc.version !== params.version) throw new Error(`version ${params.version} is not the current document`);
+    return this.infillText(doc.text, params.start, params.end, params);
+  }
+
+  /** Fill-in-the-blank suggestions for text[start, end) of any text, reusing cached prefix work. */
+  infillText(text: string, start: number, end: number, opts: { k?: number; prefixOnly?: boolean } = {}): Promise<InfillResult> {
+    return infill(this.model, text, start, end, { ...opts, prefixContext: (ids) => this.prefixContext(ids) });
+  }
+
+  /** The KV cache of [EOT, ...prefixIds] minus its last token, from a cached window when possible. */
+  private async prefixContext(prefixIds: Int32Array): Promise<PrefixContext> {
+    const s = Int32Array.from([EOT, ...prefixIds]);
+    const last = s.length - 1;
+    let best: KVEntry | null = null;
+    let bestLen = 0;
+    for (const e of this.kvCache) {
+      if (e.start > last || last - e.start > MAX_REUSED_PREFIX) continue;
+      const len = commonPrefix(e.input, s.subarray(e.start, last));
+      if (len > bestLen) {
+        best = e;
+        bestLen = len;
+      }
+    }
+    if (!best) return computePrefixContext(this.model, prefixIds);
+    let cache = gatherCache(best.cache, Array.from(best.slots.subarray(0, bestLen)));
+    const rest = s.subarray(best.start + bestLen, last);
+    if (rest.length) {
+      const out = await this.model.step({ ids: [rest], targets: [rest], past: cache });
+      cache = out.present;
+    }
+    return { cache, lastToken: s[last]!, position: last - best.start };
   }
 
   async dispose(): Promise<void> {

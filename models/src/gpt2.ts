@@ -25,6 +25,8 @@ export interface StepInput {
   attentionMask?: ArrayLike<number>[];
   /** [B][T] positions; defaults to P..P+T-1. */
   positions?: ArrayLike<number>[];
+  /** Skip copying the updated cache out of the session when the caller will not continue from it. */
+  withoutPresent?: boolean;
 }
 
 export interface StepOutput {
@@ -115,7 +117,7 @@ export class GPT2 {
       feeds[`past_key_values.${l}.value`] = past[2 * l + 1]!;
     }
     const presentNames = Array.from({ length: this.layers }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat();
-    const out = await this.session.run(feeds, [...SCORE_OUTPUTS, ...presentNames]);
+    const out = await this.session.run(feeds, input.withoutPresent ? SCORE_OUTPUTS : [...SCORE_OUTPUTS, ...presentNames]);
     const rankF = out.likely_rank!.data as Float32Array;
     const rank = new Int32Array(rankF.length);
     for (let i = 0; i < rank.length; i++) rank[i] = rankF[i]! + 1;
@@ -128,7 +130,7 @@ export class GPT2 {
       entropy: out.likely_entropy!.data as Float32Array,
       topIds,
       topLogprobs: out.likely_top_logprobs!.data as Float32Array,
-      present: presentNames.map((n) => out[n]!),
+      present: input.withoutPresent ? [] : presentNames.map((n) => out[n]!),
     };
   }
 
@@ -137,15 +139,16 @@ export class GPT2 {
   }
 }
 
-/** A copy of a [1,H,S,D] cache keeping only the given slots (in order). */
-export function gatherCache(cache: KVCache, slots: readonly number[]): KVCache {
+/** A copy of a [1,H,S,D] cache keeping only the given slots (in order), repeated `batch` times. */
+export function gatherCache(cache: KVCache, slots: readonly number[], batch = 1): KVCache {
   return cache.map((t) => {
-    const [B, H, S, D] = t.dims as [number, number, number, number];
+    const [B0, H, S, D] = t.dims as [number, number, number, number];
+    if (B0 !== 1) throw new RangeError('gatherCache works on a batch of one');
     const n = slots.length;
     const Ctor = t.data.constructor as { new (n: number): TensorArray };
-    const data = new Ctor(B * H * n * D) as Float32Array;
+    const data = new Ctor(batch * H * n * D) as Float32Array;
     const src = t.data as Float32Array;
-    for (let bh = 0; bh < B * H; bh++) {
+    for (let bh = 0; bh < H; bh++) {
       // Copy runs of consecutive slots at once.
       for (let j = 0; j < n; ) {
         let k = j + 1;
@@ -154,6 +157,7 @@ export function gatherCache(cache: KVCache, slots: readonly number[]): KVCache {
         j = k;
       }
     }
-    return { type: t.type, data, dims: [B, H, n, D] };
+    for (let b = 1; b < batch; b++) data.copyWithin(b * H * n * D, 0, H * n * D);
+    return { type: t.type, data, dims: [batch, H, n, D] };
   });
 }

@@ -1,0 +1,31 @@
+/** likely infill FILE --from S --to E [--json] [--k 10] [--prefix-only] [--model DIR] */
+import { InfillError } from '../src/infill.ts';
+import { CliError, intOption, parseArgs, readTextFile } from './args.ts';
+import { loadEngine } from './engine.ts';
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, { values: ['from', 'to', 'k', 'model', 'device'], flags: ['json', 'prefix-only'] });
+  if (args.positional.length !== 1) throw new CliError(args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE');
+  const text = readTextFile(args.positional[0]);
+  const from = intOption(args, 'from');
+  const to = intOption(args, 'to');
+  const k = intOption(args, 'k', 10);
+  if (k < 1 || k > 100) throw new CliError('--k must be between 1 and 100');
+  const engine = await loadEngine(args);
+  let result;
+  try {
+    result = await engine.infillText(text, from, to, { k, prefixOnly: args.flags.has('prefix-only') });
+  } catch (e) {
+    if (e instanceof InfillError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    await engine.dispose();
+  }
+  if (args.flags.has('json')) {
+    process.stdout.write(JSON.stringify({ span: result.span, suggestions: result.suggestions.map((s) => ({ text: s.text, score: s.score })) }) + '\n');
+    return;
+  }
+  const lines = [`${JSON.stringify(result.span.text)} at ${from}..${to} (original scores ${result.original.score.toFixed(2)}):`];
+  for (const s of result.suggestions) lines.push(`  ${s.score.toFixed(2).padStart(8)}  ${JSON.stringify(s.text)}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

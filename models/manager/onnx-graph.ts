@@ -1,0 +1,228 @@
+/**
+ * Reads an ONNX file's interface (graph inputs, outputs, opsets, external-data files) by walking
+ * its protobuf fields on disk, skipping every payload it does not need: a 6 GB model costs a few
+ * hundred small reads, never its size in memory. No onnxruntime here (only models/src/ort.ts
+ * imports it).
+ *
+ * The fields used (onnx/onnx.proto):
+ *   ModelProto      7 graph (GraphProto), 8 opset_import (OperatorSetIdProto: 1 domain, 2 version)
+ *   GraphProto      5 initializer (TensorProto), 11 input, 12 output (ValueInfoProto)
+ *   ValueInfoProto  1 name, 2 type (TypeProto: 1 tensor_type → 1 elem_type)
+ *   TensorProto     13 external_data (StringStringEntryProto: 1 key, 2 value), 14 data_location (1 = EXTERNAL)
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+
+export interface ValueInfo {
+  name: string;
+  /** TensorProto.DataType: 1 float, 7 int64, 10 float16; 0 when not a tensor. */
+  elemType: number;
+}
+
+export interface OnnxInterface {
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  /** domain ("" for the default ai.onnx set) → version. */
+  opsets: Record<string, number>;
+  /** Files named by initializers stored as external data (e.g. "model.onnx_data"), relative to the .onnx file. */
+  externalData: string[];
+}
+
+export class OnnxFormatError extends Error {}
+
+const BYTES = 2;
+const VARINT = 0;
+const FIXED64 = 1;
+const FIXED32 = 5;
+/** Largest field payload read into memory (ValueInfo, opset, external-data entries are tiny). */
+const MAX_SMALL_FIELD = 1 << 20;
+
+interface FieldHeader {
+  number: number;
+  wire: number;
+  /** Bytes payload range, or the varint's value for VARINT fields. */
+  start: number;
+  end: number;
+  value: number;
+}
+
+/** A positioned reader over a file with a sliding buffer. */
+class FileReader {
+  private buf = Buffer.alloc(64 * 1024);
+  private bufStart = 0;
+  private bufLen = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+  ) {}
+
+  private async fill(pos: number): Promise<void> {
+    const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, pos);
+    this.bufStart = pos;
+    this.bufLen = bytesRead;
+  }
+
+  async byte(pos: number): Promise<number> {
+    if (pos >= this.size) throw new OnnxFormatError('the file is truncated');
+    if (pos < this.bufStart || pos >= this.bufStart + this.bufLen) await this.fill(pos);
+    return this.buf[pos - this.bufStart]!;
+  }
+
+  async varint(pos: number): Promise<[number, number]> {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = await this.byte(pos++);
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return [value, pos];
+      scale *= 128;
+    }
+    throw new OnnxFormatError('malformed protobuf varint');
+  }
+
+  async bytes(start: number, end: number): Promise<Buffer> {
+    if (end - start > MAX_SMALL_FIELD) throw new OnnxFormatError(`unexpectedly large field (${end - start} bytes)`);
+    const out = Buffer.alloc(end - start);
+    const { bytesRead } = await this.fh.read(out, 0, out.length, start);
+    if (bytesRead !== out.length) throw new OnnxFormatError('the file is truncated');
+    return out;
+  }
+
+  /** Headers of the fields in [start, end), payloads skipped. */
+  async *fields(start: number, end: number): AsyncGenerator<FieldHeader> {
+    let pos = start;
+    while (pos < end) {
+      const [tag, p] = await this.varint(pos);
+      const number = Math.floor(tag / 8);
+      const wire = tag % 8;
+      if (number === 0) throw new OnnxFormatError('corrupt protobuf (field number 0)');
+      let header: FieldHeader;
+      if (wire === VARINT) {
+        const [value, next] = await this.varint(p);
+        header = { number, wire, start: p, end: next, value };
+      } else if (wire === BYTES) {
+        const [len, payload] = await this.varint(p);
+        header = { number, wire, start: payload, end: payload + len, value: len };
+      } else if (wire === FIXED64 || wire === FIXED32) {
+        const len = wire === FIXED64 ? 8 : 4;
+        header = { number, wire, start: p, end: p + len, value: 0 };
+      } else {
+        throw new OnnxFormatError(`corrupt protobuf (wire type ${wire})`);
+      }
+      if (header.end > end) throw new OnnxFormatError(header.end > this.size ? 'the file is truncated' : 'corrupt protobuf (field overruns its message)');
+      yield header;
+      pos = header.end;
+    }
+  }
+}
+
+/** Decodes the fields of a small in-memory message. */
+function* memFields(buf: Buffer): Generator<{ number: number; wire: number; value: number; payload: Buffer }> {
+  let pos = 0;
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= buf.length) throw new OnnxFormatError('corrupt protobuf (truncated varint)');
+      const b = buf[pos++]!;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+    throw new OnnxFormatError('malformed protobuf varint');
+  };
+  while (pos < buf.length) {
+    const tag = varint();
+    const number = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (wire === VARINT) {
+      yield { number, wire, value: varint(), payload: buf.subarray(0, 0) };
+    } else if (wire === BYTES) {
+      const len = varint();
+      if (pos + len > buf.length) throw new OnnxFormatError('corrupt protobuf (field overruns its message)');
+      yield { number, wire, value: len, payload: buf.subarray(pos, pos + len) };
+      pos += len;
+    } else if (wire === FIXED64 || wire === FIXED32) {
+      pos += wire === FIXED64 ? 8 : 4;
+    } else {
+      throw new OnnxFormatError(`corrupt protobuf (wire type ${wire})`);
+    }
+  }
+}
+
+function parseValueInfo(buf: Buffer): ValueInfo {
+  let name = '';
+  let elemType = 0;
+  for (const f of memFields(buf)) {
+    if (f.number === 1 && f.wire === BYTES) name = f.payload.toString('utf8');
+    if (f.number === 2 && f.wire === BYTES) {
+      for (const t of memFields(f.payload)) {
+        if (t.number !== 1 || t.wire !== BYTES) continue;
+        for (const e of memFields(t.payload)) if (e.number === 1 && e.wire === VARINT) elemType = e.value;
+      }
+    }
+  }
+  return { name, elemType };
+}
+
+async function readInitializer(r: FileReader, start: number, end: number): Promise<{ name: string; location: string | null }> {
+  let external = false;
+  let location: string | null = null;
+  let name = '';
+  for await (const f of r.fields(start, end)) {
+    if (f.number === 8 && f.wire === BYTES) name = (await r.bytes(f.start, f.end)).toString('utf8');
+    if (f.number === 14 && f.wire === VARINT && f.value === 1) external = true;
+    if (f.number === 13 && f.wire === BYTES) {
+      let key = '';
+      let value = '';
+      for (const e of memFields(await r.bytes(f.start, f.end))) {
+        if (e.number === 1 && e.wire === BYTES) key = e.payload.toString('utf8');
+        if (e.number === 2 && e.wire === BYTES) value = e.payload.toString('utf8');
+      }
+      if (key === 'location') location = value;
+    }
+  }
+  return { name, location: external ? location : null };
+}
+
+/** Reads the interface of the ONNX model at `path`; throws OnnxFormatError when it is not a readable ONNX model. */
+export async function readOnnxInterface(path: string): Promise<OnnxInterface> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size === 0) throw new OnnxFormatError('the file is empty');
+    const r = new FileReader(fh, size);
+    const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [] };
+    let sawGraph = false;
+    const initializers = new Set<string>();
+    for await (const f of r.fields(0, size)) {
+      if (f.number === 8 && f.wire === BYTES) {
+        let domain = '';
+        let version = 0;
+        for (const o of memFields(await r.bytes(f.start, f.end))) {
+          if (o.number === 1 && o.wire === BYTES) domain = o.payload.toString('utf8');
+          if (o.number === 2 && o.wire === VARINT) version = o.value;
+        }
+        out.opsets[domain === 'ai.onnx' ? '' : domain] = version;
+      }
+      if (f.number !== 7 || f.wire !== BYTES) continue;
+      sawGraph = true;
+      for await (const g of r.fields(f.start, f.end)) {
+        if (g.wire !== BYTES) continue;
+        if (g.number === 11) out.inputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
+        else if (g.number === 12) out.outputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
+        else if (g.number === 5) {
+          const init = await readInitializer(r, g.start, g.end);
+          initializers.add(init.name);
+          if (init.location !== null && !out.externalData.includes(init.location)) out.externalData.push(init.location);
+        }
+      }
+    }
+    if (!sawGraph) throw new OnnxFormatError('not an ONNX model (no graph)');
+    // Before IR version 4, weights were also listed as graph inputs; they are not inputs to feed.
+    out.inputs = out.inputs.filter((i) => !initializers.has(i.name));
+    return out;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Checks that a folder is a GPT-2 model the engine can run, and says exactly what is wrong when it
+ * is not: the files present, config.json, the tokenizer, and each ONNX graph's inputs and outputs
+ * (read from the protobuf on disk, see onnx-graph.ts). Accepts the transformers.js layout
+ * (config.json, tokenizer.json, onnx/model*.onnx) and notes Optimum's (model.onnx at the root).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelPrecision } from '../../common/models-api.ts';
+import { ModelManagerError } from './errors.ts';
+import { OnnxFormatError, readOnnxInterface, type OnnxInterface } from './onnx-graph.ts';
+
+/** The ONNX files the engine loads, by precision (models/src/model-folder.ts uses the same names). */
+export const ONNX_NAMES: Record<string, ModelPrecision> = {
+  'model.onnx': 'fp32',
+  'model_fp16.onnx': 'fp16',
+  'model_quantized.onnx': 'int8',
+  'model_int8.onnx': 'int8',
+};
+
+const FLOAT16 = 10;
+/** GPT-2's byte-level BPE vocabulary; the engine's tokenizer produces these ids. */
+const GPT2_VOCAB = 50257;
+
+export interface ModelConfigSummary {
+  layers: number;
+  heads: number;
+  width: number;
+  contextLength: number;
+  vocabSize: number;
+  name?: string;
+}
+
+export interface ValidOnnxFile {
+  /** Path inside the folder, e.g. "onnx/model.onnx". */
+  path: string;
+  precision: ModelPrecision;
+  externalData: string[];
+  /** Bytes of the .onnx file plus its external data. */
+  bytes: number;
+}
+
+export interface ValidModel {
+  dir: string;
+  config: ModelConfigSummary;
+  onnx: ValidOnnxFile[];
+}
+
+function readJson(path: string, problems: string[]): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    problems.push(`${path} is not a JSON object`);
+  } catch (e) {
+    problems.push(`${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  return null;
+}
+
+function checkConfig(dir: string, problems: string[]): ModelConfigSummary | null {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) {
+    problems.push('config.json is missing');
+    return null;
+  }
+  const c = readJson(path, problems);
+  if (!c) return null;
+  const before = problems.length;
+  if (c.model_type !== undefined && c.model_type !== 'gpt2') problems.push(`config.json: model_type is "${String(c.model_type)}", expected "gpt2"`);
+  const int = (key: string): number => {
+    const v = c[key];
+    if (!Number.isInteger(v) || (v as number) <= 0) {
+      problems.push(`config.json: "${key}" must be a positive integer${v === undefined ? ' (missing)' : `, got ${JSON.stringify(v)}`}`);
+      return 0;
+    }
+    return v as number;
+  };
+  const layers = int('n_layer');
+  const heads = int('n_head');
+  const width = int('n_embd');
+  if (heads && width && width % heads !== 0) problems.push(`config.json: n_embd ${width} is not a multiple of n_head ${heads}`);
+  const contextLength = (c.n_positions ?? c.n_ctx ?? 1024) as number;
+  const vocabSize = (c.vocab_size ?? GPT2_VOCAB) as number;
+  if (!Number.isInteger(vocabSize) || vocabSize < GPT2_VOCAB) problems.push(`config.json: vocab_size ${JSON.stringify(vocabSize)} is smaller than GPT-2's ${GPT2_VOCAB} tokens`);
+  if (problems.length > before) return null;
+  const likely = c.likely as { name?: unknown } | undefined;
+  return { layers, heads, width, contextLength, vocabSize, ...(typeof likely?.name === 'string' ? { name: likely.name } : {}) };
+}
+
+function checkTokenizer(dir: string, problems: string[]): void {
+  const tokenizer = join(dir, 'tokenizer.json');
+  if (existsSync(tokenizer)) {
+    const t = readJson(tokenizer, problems);
+    const model = t?.model as { type?: unknown; vocab?: unknown; merges?: unknown } | undefined;
+    if (t && (!model || (model.type !== undefined && model.type !== 'BPE') || typeof model.vocab !== 'object' || !Array.isArray(model.merges))) {
+      problems.push('tokenizer.json is not a BPE tokenizer (expected model.type "BPE" with vocab and merges)');
+    }
+    return;
+  }
+  const vocab = existsSync(join(dir, 'vocab.json'));
+  const merges = existsSync(join(dir, 'merges.txt'));
+  if (!vocab && !merges) problems.push('the tokenizer is missing (tokenizer.json, or vocab.json + merges.txt)');
+  else if (!vocab) problems.push('vocab.json is missing (merges.txt alone is not a tokenizer)');
+  else if (!merges) problems.push('merges.txt is missing (vocab.json alone is not a tokenizer)');
+}
+
+/** What the engine feeds and reads (models/src/gpt2.ts); position_ids is optional. */
+export function checkGraph(g: OnnxInterface, layers: number, file: string): string[] {
+  const problems: string[] = [];
+  const inputs = new Set(g.inputs.map((i) => i.name));
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const kv = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => [`${prefix}.${i}.key`, `${prefix}.${i}.value`]).flat();
+  const wantedInputs = ['input_ids', 'attention_mask', ...kv('past_key_values', layers)];
+  const missingIn = wantedInputs.filter((n) => !inputs.has(n));
+  if (missingIn.length) {
+    const hint = missingIn.some((n) => n.startsWith('past_key_values')) ? ' (export it with past key values, e.g. Optimum --task text-generation-with-past)' : '';
+    problems.push(`${file} lacks the inputs ${abbreviate(missingIn)}${hint}`);
+  }
+  const known = new Set([...wantedInputs, 'position_ids']);
+  const extra = g.inputs.map((i) => i.name).filter((n) => !known.has(n));
+  if (extra.length) {
+    const extraLayers = extra.filter((n) => /^past_key_values\.\d+\./.test(n));
+    const hint = extra.includes('use_cache_branch')
+      ? ' (a merged decoder; use the plain with-past export, e.g. onnx/model.onnx from transformers.js or Optimum without --no-post-process merging)'
+      : extraLayers.length
+        ? ` (the graph has more layers than config.json's n_layer ${layers})`
+        : '';
+    problems.push(`${file} has inputs the engine does not feed: ${abbreviate(extra)}${hint}`);
+  }
+  const missingOut = ['logits', ...kv('present', layers)].filter((n) => !outputs.has(n));
+  if (missingOut.length) problems.push(`${file} lacks the outputs ${abbreviate(missingOut)}`);
+  return problems;
+}
+
+function abbreviate(names: string[]): string {
+  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Validates `dir`; returns what it found or throws ModelManagerError('invalid-model') whose message
+ * lists every problem, e.g. "/x is not a usable GPT-2 model: config.json is missing; onnx/model.onnx lacks the outputs logits".
+ */
+export async function validateModelFolder(dir: string): Promise<ValidModel> {
+  const fail = (problems: string[]) => new ModelManagerError('invalid-model', `${dir} is not a usable GPT-2 model: ${problems.join('; ')}`);
+  if (!existsSync(dir)) throw new ModelManagerError('invalid-model', `${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new ModelManagerError('invalid-model', `${dir} is not a folder`);
+
+  const problems: string[] = [];
+  const config = checkConfig(dir, problems);
+  checkTokenizer(dir, problems);
+
+  const present = Object.keys(ONNX_NAMES).filter((name) => existsSync(join(dir, 'onnx', name)));
+  if (present.length === 0) {
+    const atRoot = Object.keys(ONNX_NAMES).filter((name) => existsSync(join(dir, name)));
+    const optimum = ['decoder_model_merged.onnx', 'decoder_with_past_model.onnx', 'decoder_model.onnx'].filter((name) => existsSync(join(dir, name)) || existsSync(join(dir, 'onnx', name)));
+    if (atRoot.length) problems.push(`${atRoot[0]} is at the folder root; Likely expects it in onnx/ (move it to onnx/${atRoot[0]}, or import with --copy, which does)`);
+    else if (optimum.length) problems.push(`found ${optimum.join(', ')} but no onnx/model.onnx; export with a current Optimum (one model.onnx with past key values) and put it in onnx/`);
+    else problems.push(`no ONNX model: expected one of ${Object.keys(ONNX_NAMES).map((n) => 'onnx/' + n).join(', ')}`);
+  }
+
+  const onnx: ValidOnnxFile[] = [];
+  for (const name of present) {
+    const rel = `onnx/${name}`;
+    const path = join(dir, rel);
+    let g: OnnxInterface;
+    try {
+      g = await readOnnxInterface(path);
+    } catch (e) {
+      problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
+      continue;
+    }
+    const before = problems.length;
+    if (config) problems.push(...checkGraph(g, config.layers, rel));
+    let bytes = fileSize(path);
+    for (const data of g.externalData) {
+      const dataPath = join(dir, 'onnx', data);
+      if (data.includes('..') || data.startsWith('/')) problems.push(`${rel} points its weights outside the folder (${data})`);
+      else if (!existsSync(dataPath)) problems.push(`onnx/${data} is missing (the weights of ${rel})`);
+      else bytes += fileSize(dataPath);
+    }
+    const kvType = g.inputs.find((i) => i.name === 'past_key_values.0.key')?.elemType;
+    const precision = ONNX_NAMES[name]!;
+    if (precision === 'fp16' && kvType !== undefined && kvType !== FLOAT16) problems.push(`${rel} is named fp16 but its past_key_values are not float16`);
+    if (problems.length === before) onnx.push({ path: rel, precision, externalData: g.externalData, bytes });
+  }
+  if (problems.length || !config) throw fail(problems);
+  return { dir, config, onnx };
+}

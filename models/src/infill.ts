@@ -1,0 +1,175 @@
+/**
+ * Fill-in-the-blank: rewrites for text[start, end) ranked by how well they fit both sides.
+ *
+ * 1. Candidates: batched beam search from the prefix (beam 8, each beam expanded by the model's
+ *    top-10 next tokens, 1–4 tokens for a word, more for a phrase), keeping texts that are whole
+ *    words (a span that starts a word yields candidates that start with a space), deduplicated,
+ *    the original excluded.
+ * 2. Ranking: one batched run per candidate set feeds [last prefix token, candidate, suffix] on
+ *    the prefix's KV cache (reused from the live document when it is cached) and reads
+ *      suffix-aware: log P(candidate | prefix) + log P(next suffix tokens | prefix + candidate)
+ *      prefix-only:  log P(candidate | prefix) + log P(a word boundary follows | prefix + candidate)
+ *    The suffix is the next 16 tokens or up to the end of the sentence.
+ */
+import type { InfillResult, InfillSuggestion } from '../../common/api.ts';
+import { gatherCache, type GPT2, type KVCache, TOP_K } from './gpt2.ts';
+import { EOT } from './tokenizer.ts';
+
+export const SUFFIX_TOKENS = 16;
+const BEAM_WIDTH = 8;
+const POOL_SIZE = 24;
+/** Context kept before the span, leaving room for candidate + suffix within 1,024 positions. */
+const MAX_PREFIX_CONTEXT = 768;
+
+export interface PrefixContext {
+  /** KV cache (batch 1) of the context before `lastToken`. */
+  cache: KVCache | null;
+  /** The last prefix token (EOT for an empty prefix), fed first so its output predicts the span. */
+  lastToken: number;
+  /** Position id of lastToken. */
+  position: number;
+}
+
+export interface InfillOptions {
+  k?: number;
+  prefixOnly?: boolean;
+  /** Supplies the prefix's KV cache; default: computed here. */
+  prefixContext?: (prefixIds: Int32Array) => Promise<PrefixContext>;
+}
+
+export class InfillError extends Error {}
+
+/** Checks UTF-16 offsets: in range, ordered, not splitting a surrogate pair. */
+export function checkSpan(text: string, start: number, end: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(end)) throw new InfillError('span offsets must be integers');
+  if (start < 0 || end > text.length) throw new InfillError(`span ${start}..${end} is outside the text (0..${text.length})`);
+  if (end < start) throw new InfillError(`span end ${end} is before its start ${start}`);
+  const splits = (i: number) => i > 0 && i < text.length && /[\ud800-\udbff]/.test(text[i - 1]!) && /[\udc00-\udfff]/.test(text[i]!);
+  if (splits(start) || splits(end)) throw new InfillError(`span ${start}..${end} splits a surrogate pair (an emoji or other character)`);
+}
+
+const isBoundaryToken = (t: string) => /^[\s\p{P}\p{S}]/u.test(t) || t === '';
+const words = (s: string) => (s.match(/\S+/g) ?? []).length;
+
+export async function computePrefixContext(model: GPT2, prefixIds: Int32Array): Promise<PrefixContext> {
+  const s = [EOT, ...prefixIds];
+  const last = s.length - 1;
+  const c = Math.max(0, last - MAX_PREFIX_CONTEXT);
+  if (last === c) return { cache: null, lastToken: s[last]!, position: 0 };
+  const ctx = s.slice(c, last);
+  const out = await model.step({ ids: [ctx], targets: [ctx.map(() => 0)], past: null });
+  return { cache: out.present, lastToken: s[last]!, position: last - c };
+}
+
+interface Candidate {
+  ids: number[];
+  text: string;
+  genLogprob: number;
+}
+
+export async function infill(model: GPT2, text: string, start: number, end: number, opts: InfillOptions = {}): Promise<InfillResult> {
+  checkSpan(text, start, end);
+  const tok = model.tokenizer;
+  const original = text.slice(start, end);
+  // A span that starts a word takes the space before it, so candidates are natural " word" tokens.
+  const takesSpace = start > 0 && text[start - 1] === ' ' && !/^\s/.test(original);
+  const from = takesSpace ? start - 1 : start;
+  const lead = takesSpace ? ' ' : '';
+  const prefixIds = tok.encode(text.slice(0, from)).ids;
+  const suffixAll = tok.encode(text.slice(end)).ids;
+  let m = Math.min(SUFFIX_TOKENS, suffixAll.length);
+  for (let i = 0; i < m; i++) {
+    if (/[.!?\n]/.test(tok.tokenText(suffixAll[i]!))) {
+      m = i + 1;
+      break;
+    }
+  }
+  const suffix = Array.from(suffixAll.subarray(0, m));
+  const ctx = await (opts.prefixContext ?? ((ids) => computePrefixContext(model, ids)))(prefixIds);
+  const targetWords = Math.max(1, words(original));
+  const maxTokens = Math.min(12, Math.max(4, 2 * tok.encode(lead + original).ids.length));
+
+  // --- candidates by batched beam search ---
+  const pool = new Map<string, Candidate>();
+  let beams: Candidate[] = [{ ids: [], text: '', genLogprob: 0 }];
+  for (let step = 0; step < maxTokens && beams.length; step++) {
+    const out = await run(model, ctx, beams.map((b) => b.ids), []);
+    const children: Candidate[] = [];
+    beams.forEach((beam, b) => {
+      const at = out.lastIndex[b]!; // position whose prediction follows the beam
+      for (let j = 0; j < TOP_K; j++) {
+        const id = out.topIds[at * TOP_K + j]!;
+        const piece = tok.tokenText(id);
+        const textSoFar = beam.text + piece;
+        if (id === EOT || /[\n\r]/.test(piece) || piece.includes('\\x')) continue;
+        if (step === 0 && takesSpace !== piece.startsWith(' ')) continue;
+        if (step === 0 && !takesSpace && /^\s/.test(piece)) continue;
+        if (words(textSoFar) > targetWords + 1) continue;
+        if (step > 0 && targetWords === 1 && /^\s/.test(piece)) continue;
+        children.push({ ids: [...beam.ids, id], text: textSoFar, genLogprob: beam.genLogprob + out.topLogprobs[at * TOP_K + j]! });
+      }
+    });
+    children.sort((a, b) => b.genLogprob - a.genLogprob);
+    beams = children.slice(0, BEAM_WIDTH);
+    for (const c of beams) {
+      const key = c.text.trim();
+      if (key && c.text !== lead + original && !pool.has(c.text)) pool.set(c.text, c);
+    }
+  }
+  const candidates = [...pool.values()].sort((a, b) => b.genLogprob - a.genLogprob).slice(0, POOL_SIZE);
+  const originalIds = Array.from(tok.encode(lead + original).ids);
+
+  // --- ranking: one batched run over [candidate + suffix] for every candidate and the original ---
+  const all = [...candidates.map((c) => c.ids), originalIds];
+  const scored = await run(model, ctx, all, suffix);
+  const scoreOf = (i: number, ids: number[]) => {
+    let spanLogprob = 0;
+    for (let t = 0; t < ids.length; t++) spanLogprob += scored.targetLogprob[i]![t]!;
+    let suffixLogprob = 0;
+    for (let t = ids.length; t < ids.length + suffix.length; t++) suffixLogprob += scored.targetLogprob[i]![t]!;
+    // Probability that a word boundary follows the candidate, from the top-10 next tokens.
+    const at = scored.rowStart[i]! + ids.length;
+    let boundary = 0;
+    for (let j = 0; j < TOP_K; j++) if (isBoundaryToken(tok.tokenText(scored.topIds[at * TOP_K + j]!))) boundary += Math.exp(scored.topLogprobs[at * TOP_K + j]!);
+    const prefixOnly = spanLogprob + Math.log(Math.max(boundary, 1e-9));
+    return { spanLogprob, suffixLogprob, prefixOnly, suffixAware: spanLogprob + suffixLogprob };
+  }
+  const orig = scoreOf(all.length - 1, originalIds);
+  const useSuffix = !opts.prefixOnly && suffix.length > 0;
+  const suggestions: InfillSuggestion[] = candidates.map((c, i) => {
+    const s = scoreOf(i, c.ids);
+    return { text: c.text.slice(lead.length), score: useSuffix ? s.suffixAware : s.prefixOnly, spanLogprob: s.spanLogprob, suffixDelta: s.suffixLogprob - orig.suffixLogprob };
+  });
+  suggestions.sort((a, b) => b.score - a.score);
+  return {
+    span: { start, end, text: original },
+    suggestions: suggestions.filter((s) => s.text !== original).slice(0, opts.k ?? 10),
+    original: { score: useSuffix ? orig.suffixAware : orig.prefixOnly, spanLogprob: orig.spanLogprob },
+  };
+}
+
+/**
+ * One batched run: row i feeds [lastToken, ...rows[i], ...suffix] (right-padded) on the prefix
+ * cache, scoring each fed token's successor.
+ */
+async function run(model: GPT2, ctx: PrefixContext, rows: number[][], suffix: number[]) {
+  const B = rows.length;
+  const seqs = rows.map((r) => [ctx.lastToken, ...r, ...suffix]);
+  const T = Math.max(...seqs.map((s) => s.length));
+  const P = ctx.cache ? ctx.cache[0]!.dims[2]! : 0;
+  const ids = seqs.map((s) => Int32Array.from({ length: T }, (_, t) => s[t] ?? 0));
+  // Position t predicts seq[t + 1]; the last real position's target is unknown (-1 → ignored).
+  const targets = seqs.map((s) => Int32Array.from({ length: T }, (_, t) => s[t + 1] ?? -1));
+  const mask = seqs.map((s) => Int32Array.from({ length: P + T }, (_, j) => (j < P || j - P < s.length ? 1 : 0)));
+  const positions = seqs.map(() => Int32Array.from({ length: T }, (_, t) => ctx.position + t));
+  const past = ctx.cache ? gatherCache(ctx.cache, Array.from({ length: P }, (_, j) => j), B) : null;
+  const out = await model.step({ ids, targets, past, attentionMask: mask, positions, withoutPresent: true });
+  return {
+    topIds: out.topIds,
+    topLogprobs: out.topLogprobs,
+    /** Flattened index of row i's position after its own tokens (before the suffix). */
+    lastIndex: rows.map((r, i) => i * T + r.length),
+    rowStart: rows.map((_, i) => i * T),
+    targetLogprob: rows.map((_, i) => out.logprob.subarray(i * T, (i + 1) * T)),
+  };
+}
