@@ -121,7 +121,7 @@ export function checkGraph(g: OnnxInterface, layers: number, file: string): stri
   if (extra.length) {
     const extraLayers = extra.filter((n) => /^past_key_values\.\d+\./.test(n));
     const hint = extra.includes('use_cache_branch')
-      ? ' (a merged decoder; use the plain with-past export, e.g. onnx/model.onnx from transformers.js or Optimum without --no-post-process merging)'
+      ? ' (a merged decoder with an If branch; use a plain with-past export such as transformers.js onnx/model.onnx)'
       : extraLayers.length
         ? ` (the graph has more layers than config.json's n_layer ${layers})`
         : '';
@@ -134,6 +134,11 @@ export function checkGraph(g: OnnxInterface, layers: number, file: string): stri
 
 function abbreviate(names: string[]): string {
   return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}
+
+function isLfsPointer(path: string): boolean {
+  if (fileSize(path) > 1024) return false;
+  return readFileSync(path, 'utf8').startsWith('version https://git-lfs.github.com/spec/');
 }
 
 function fileSize(path: string): number {
@@ -161,7 +166,7 @@ export async function validateModelFolder(dir: string): Promise<ValidModel> {
   if (present.length === 0) {
     const atRoot = Object.keys(ONNX_NAMES).filter((name) => existsSync(join(dir, name)));
     const optimum = ['decoder_model_merged.onnx', 'decoder_with_past_model.onnx', 'decoder_model.onnx'].filter((name) => existsSync(join(dir, name)) || existsSync(join(dir, 'onnx', name)));
-    if (atRoot.length) problems.push(`${atRoot[0]} is at the folder root; Likely expects it in onnx/ (move it to onnx/${atRoot[0]}, or import with --copy, which does)`);
+    if (atRoot.length) problems.push(`${atRoot[0]} is at the folder root; Likely expects it in onnx/ (move it, and its .onnx_data if any, to onnx/)`);
     else if (optimum.length) problems.push(`found ${optimum.join(', ')} but no onnx/model.onnx; export with a current Optimum (one model.onnx with past key values) and put it in onnx/`);
     else problems.push(`no ONNX model: expected one of ${Object.keys(ONNX_NAMES).map((n) => 'onnx/' + n).join(', ')}`);
   }
@@ -172,6 +177,10 @@ export async function validateModelFolder(dir: string): Promise<ValidModel> {
     const path = join(dir, rel);
     let g: OnnxInterface;
     try {
+      if (isLfsPointer(path)) {
+        problems.push(`${rel} is a Git LFS pointer, not the model (fetch the real file, e.g. git lfs pull)`);
+        continue;
+      }
       g = await readOnnxInterface(path);
     } catch (e) {
       problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
