@@ -9,7 +9,7 @@
  */
 import type { EngineEvents, InfillResult, ModelInfo, Prediction, ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { perplexity } from '../../common/api.ts';
-import { gatherCache, GPT2, TOP_K, type KVCache } from './gpt2.ts';
+import { gatherCache, GPT2, GRAPH_TOP_K, TOP_K, type KVCache } from './gpt2.ts';
 import type { Precision } from './model-folder.ts';
 import type { DeviceChoice } from './ort.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
@@ -287,8 +287,8 @@ export class Engine {
         doc.logprob[i] = out.logprob[o]!;
         doc.rank[i] = out.rank[o]!;
         doc.entropy[i] = out.entropy[o]!;
-        doc.topIds.set(out.topIds.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
-        doc.topLogprobs.set(out.topLogprobs.subarray(o * TOP_K, (o + 1) * TOP_K), i * TOP_K);
+        doc.topIds.set(out.topIds.subarray(o * GRAPH_TOP_K, o * GRAPH_TOP_K + TOP_K), i * TOP_K);
+        doc.topLogprobs.set(out.topLogprobs.subarray(o * GRAPH_TOP_K, o * GRAPH_TOP_K + TOP_K), i * TOP_K);
       }
       this.rememberCache(w.c, input.subarray(0, end), slots, cache);
       pos = end;
@@ -372,7 +372,7 @@ export class Engine {
   }
 
   /** Fill-in-the-blank suggestions for text[start, end) of any text, reusing cached prefix work. */
-  infillText(text: string, start: number, end: number, opts: { k?: number; prefixOnly?: boolean } = {}): Promise<InfillResult> {
+  infillText(text: string, start: number, end: number, opts: { k?: number; prefixOnly?: boolean; keepOriginal?: boolean } = {}): Promise<InfillResult> {
     return infill(this.model, text, start, end, { ...opts, prefixContext: (ids) => this.prefixContext(ids) });
   }
 

@@ -9,7 +9,10 @@ import { createSession, type DeviceChoice, type Session, type TensorArray, type 
 import { SCORE_OUTPUTS, TARGETS_INPUT } from './onnx-patch.ts';
 import { Tokenizer } from './tokenizer.ts';
 
+/** Predictions kept per token for the popover and export. */
 export const TOP_K = 10;
+/** Predictions the scoring head returns per position (fill-in-the-blank searches wider). */
+export const GRAPH_TOP_K = 64;
 
 /** Per layer: key and value, each [B,H,P,D]. */
 export type KVCache = TensorData[];
@@ -35,7 +38,7 @@ export interface StepOutput {
   /** Rank 1 = top choice. */
   rank: Int32Array;
   entropy: Float32Array;
-  /** [B*T*TOP_K] */
+  /** [B*T*GRAPH_TOP_K] */
   topIds: Int32Array;
   topLogprobs: Float32Array;
   present: KVCache;
@@ -53,7 +56,7 @@ export class GPT2 {
   static async load(dir: string, opts: { device?: DeviceChoice; precision?: Precision; id?: string } = {}): Promise<GPT2> {
     const folder = openModelFolder(dir, opts.precision);
     const tokenizer = Tokenizer.load(dir);
-    const session = await createSession(scoredModel(folder), { device: opts.device });
+    const session = await createSession(scoredModel(folder, GRAPH_TOP_K), { device: opts.device });
     const kvType = session.inputTypes.get('past_key_values.0.key') === 'float16' ? 'float16' : 'float32';
     const c = folder.config;
     const info: ModelInfo = {

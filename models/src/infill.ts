@@ -1,8 +1,8 @@
 /**
  * Fill-in-the-blank: rewrites for text[start, end) ranked by how well they fit both sides.
  *
- * 1. Candidates: batched beam search from the prefix (beam 8, each beam expanded by the model's
- *    top-10 next tokens, 1–4 tokens for a word, more for a phrase), keeping texts that are whole
+ * 1. Candidates: batched beam search from the prefix (beam 12: the model's top-64 first tokens, then
+ *    each beam's top-10 next tokens, 1–4 tokens for a word, more for a phrase), keeping texts that are whole
  *    words (a span that starts a word yields candidates that start with a space), deduplicated,
  *    the original excluded.
  * 2. Ranking: one batched run per candidate set feeds [last prefix token, candidate, suffix] on
@@ -12,12 +12,15 @@
  *    The suffix is the next 16 tokens or up to the end of the sentence.
  */
 import type { InfillResult, InfillSuggestion } from '../../common/api.ts';
-import { gatherCache, type GPT2, type KVCache, TOP_K } from './gpt2.ts';
+import { gatherCache, type GPT2, GRAPH_TOP_K, type KVCache } from './gpt2.ts';
 import { EOT } from './tokenizer.ts';
 
 export const SUFFIX_TOKENS = 16;
-const BEAM_WIDTH = 8;
-const POOL_SIZE = 24;
+const BEAM_WIDTH = 12;
+const POOL_SIZE = 48;
+/** Next tokens tried from the prefix itself, and from each beam after that. */
+const FIRST_EXPANSION = GRAPH_TOP_K;
+const LATER_EXPANSION = 10;
 /** Context kept before the span, leaving room for candidate + suffix within 1,024 positions. */
 const MAX_PREFIX_CONTEXT = 768;
 
@@ -33,6 +36,8 @@ export interface PrefixContext {
 export interface InfillOptions {
   k?: number;
   prefixOnly?: boolean;
+  /** Keep the original text if the search finds it (evaluation only: can the model recover a word?). */
+  keepOriginal?: boolean;
   /** Supplies the prefix's KV cache; default: computed here. */
   prefixContext?: (prefixIds: Int32Array) => Promise<PrefixContext>;
 }
@@ -97,8 +102,8 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
     const children: Candidate[] = [];
     beams.forEach((beam, b) => {
       const at = out.lastIndex[b]!; // position whose prediction follows the beam
-      for (let j = 0; j < TOP_K; j++) {
-        const id = out.topIds[at * TOP_K + j]!;
+      for (let j = 0; j < (step === 0 ? FIRST_EXPANSION : LATER_EXPANSION); j++) {
+        const id = out.topIds[at * GRAPH_TOP_K + j]!;
         const piece = tok.tokenText(id);
         const textSoFar = beam.text + piece;
         if (id === EOT || /[\n\r]/.test(piece) || piece.includes('\\x')) continue;
@@ -106,14 +111,14 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
         if (step === 0 && !takesSpace && /^\s/.test(piece)) continue;
         if (words(textSoFar) > targetWords + 1) continue;
         if (step > 0 && targetWords === 1 && /^\s/.test(piece)) continue;
-        children.push({ ids: [...beam.ids, id], text: textSoFar, genLogprob: beam.genLogprob + out.topLogprobs[at * TOP_K + j]! });
+        children.push({ ids: [...beam.ids, id], text: textSoFar, genLogprob: beam.genLogprob + out.topLogprobs[at * GRAPH_TOP_K + j]! });
       }
     });
     children.sort((a, b) => b.genLogprob - a.genLogprob);
     beams = children.slice(0, BEAM_WIDTH);
-    for (const c of beams) {
+    for (const c of children) {
       const key = c.text.trim();
-      if (key && c.text !== lead + original && !pool.has(c.text)) pool.set(c.text, c);
+      if (key && (opts.keepOriginal || c.text !== lead + original) && !pool.has(c.text)) pool.set(c.text, c);
     }
   }
   const candidates = [...pool.values()].sort((a, b) => b.genLogprob - a.genLogprob).slice(0, POOL_SIZE);
@@ -127,10 +132,10 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
     for (let t = 0; t < ids.length; t++) spanLogprob += scored.targetLogprob[i]![t]!;
     let suffixLogprob = 0;
     for (let t = ids.length; t < ids.length + suffix.length; t++) suffixLogprob += scored.targetLogprob[i]![t]!;
-    // Probability that a word boundary follows the candidate, from the top-10 next tokens.
+    // Probability that a word boundary follows the candidate, from the top next tokens.
     const at = scored.rowStart[i]! + ids.length;
     let boundary = 0;
-    for (let j = 0; j < TOP_K; j++) if (isBoundaryToken(tok.tokenText(scored.topIds[at * TOP_K + j]!))) boundary += Math.exp(scored.topLogprobs[at * TOP_K + j]!);
+    for (let j = 0; j < GRAPH_TOP_K; j++) if (isBoundaryToken(tok.tokenText(scored.topIds[at * GRAPH_TOP_K + j]!))) boundary += Math.exp(scored.topLogprobs[at * GRAPH_TOP_K + j]!);
     const prefixOnly = spanLogprob + Math.log(Math.max(boundary, 1e-9));
     return { spanLogprob, suffixLogprob, prefixOnly, suffixAware: spanLogprob + suffixLogprob };
   }
@@ -143,7 +148,7 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
   suggestions.sort((a, b) => b.score - a.score);
   return {
     span: { start, end, text: original },
-    suggestions: suggestions.filter((s) => s.text !== original).slice(0, opts.k ?? 10),
+    suggestions: suggestions.filter((s) => opts.keepOriginal || s.text !== original).slice(0, opts.k ?? 10),
     original: { score: useSuffix ? orig.suffixAware : orig.prefixOnly, spanLogprob: orig.spanLogprob },
   };
 }

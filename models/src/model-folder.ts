@@ -101,9 +101,9 @@ function inspectGraph(onnxPath: string, config: GPT2Config): GraphInterface {
  * The model with the scoring head appended: in memory for self-contained files, or written beside
  * the original (so its external weights resolve) for models with external data.
  */
-export function scoredModel(folder: ModelFolder): string | Uint8Array {
+export function scoredModel(folder: ModelFolder, topK: number): string | Uint8Array {
   const bytes = readFileSync(folder.onnxPath);
-  const patched = addScoringHead(bytes);
+  const patched = addScoringHead(bytes, topK);
   if (!folder.graph.usesExternalData) return patched;
   const target = join(dirname(folder.onnxPath), `.likely-scored-${basename(folder.onnxPath)}`);
   if (!existsSync(target) || statSync(target).size !== patched.length) {

@@ -79,7 +79,7 @@ export async function createSession(model: string | Uint8Array, opts: { device?:
         return wrap(session, provider, undefined);
       } catch (e) {
         fallbackReason = `${provider} provider failed to start: ${(e as Error).message.split('\n')[0]}`;
-        if (device === 'gpu') throw new Error(`GPU requested but ${fallbackReason}`);
+        if (device === 'gpu') throw new Error(`GPU requested but ${fallbackReason}`, { cause: e });
       }
     } else if (device === 'gpu') {
       throw new Error(`GPU requested but ${fallbackReason}`);

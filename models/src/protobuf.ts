@@ -45,7 +45,7 @@ export function* fields(buf: Uint8Array, start = 0, end = buf.length): Generator
     const number = Number(tag >> 3n);
     const wire = Number(tag & 7n) as Wire;
     let valueStart = pos;
-    let valueEnd = pos;
+    let valueEnd: number;
     let varint = 0n;
     if (wire === Wire.Varint) {
       [varint, pos] = readVarint(buf, pos);

@@ -1,0 +1,117 @@
+/**
+ * `likely models list|download|import|remove|path` as a user runs it: the real registry, the hub at
+ * HF_ENDPOINT (a local hub serving the embedded model's files under Xenova/gpt2's name), the models
+ * folder at LIKELY_MODELS_DIR.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
+import { progressLine } from '../cli/models.ts';
+import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
+import { LocalHub } from './local-hub.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let hub: LocalHub;
+let modelsDir: string;
+
+function likely(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'models/cli.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, HF_ENDPOINT: hub.endpoint, LIKELY_MODELS_DIR: modelsDir, HF_TOKEN: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+before(async () => {
+  hub = await new LocalHub().start();
+  hub.addRepo('Xenova/gpt2', EMBEDDED_MODEL_DIR);
+  modelsDir = mkdtempSync(join(tmpdir(), 'likely-cli-models-'));
+});
+after(async () => {
+  await hub.close();
+  rmSync(modelsDir, { recursive: true, force: true });
+});
+
+describe('likely models', () => {
+  test('list, download, path, remove', async () => {
+    const list = await likely(['models', 'list', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const parsed = JSON.parse(list.stdout) as { modelsDir: string; models: ModelListEntry[] };
+    assert.equal(parsed.modelsDir, modelsDir);
+    assert.deepEqual(
+      parsed.models.map((m) => m.id),
+      ['embedded', ...['small', 'medium', 'large', 'xl'].flatMap((s) => ['fp32', 'fp16', 'int8'].map((p) => `gpt2-${s}-${p}`))],
+    );
+    const xl = parsed.models.find((m) => m.id === 'gpt2-xl-fp32')!;
+    assert.deepEqual([xl.repo, xl.installed, xl.precision, xl.size], ['onnx-community/gpt2-xl-ONNX', false, 'fp32', 'xl']);
+    assert.ok(xl.downloadBytes! > 6e9 && xl.memoryBytes > 7e9);
+
+    const table = await likely(['models', 'list']);
+    assert.match(table.stdout, /^ID +SIZE +PREC +DOWNLOAD +MEMORY +STATUS$/m);
+    assert.match(table.stdout, /^gpt2-small-fp32 +small +fp32 +503 MB +930 MB +not downloaded$/m);
+    assert.match(table.stdout, new RegExp(`models folder: ${modelsDir}`));
+
+    const dl = await likely(['models', 'download', 'gpt2-small-fp32']);
+    assert.equal(dl.code, 0, dl.stderr);
+    assert.equal(dl.stdout, join(modelsDir, 'gpt2-small-fp32') + '\n');
+    assert.match(dl.stderr, /gpt2-small-fp32: connecting to the hub…/);
+    assert.match(dl.stderr, /onnx\/model\.onnx \(4\/4\) {2}[\d.]+ [kMG]?B \/ 31\.0 MB {2}\d+%/);
+    assert.match(dl.stderr, /gpt2-small-fp32: done, 31\.0 MB/);
+    assert.ok(readFileSync(join(modelsDir, 'gpt2-small-fp32', 'onnx', 'model.onnx')).equals(readFileSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx'))));
+
+    const path = await likely(['models', 'path', 'gpt2-small-fp32']);
+    assert.equal(path.stdout, join(modelsDir, 'gpt2-small-fp32') + '\n');
+    const again = JSON.parse((await likely(['models', 'list', '--json'])).stdout) as { models: ModelListEntry[] };
+    assert.equal(again.models.find((m) => m.id === 'gpt2-small-fp32')!.installed, true);
+
+    const rm = await likely(['models', 'remove', 'gpt2-small-fp32']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal(existsSync(join(modelsDir, 'gpt2-small-fp32')), false);
+  });
+
+  test('import a folder, then remove it', async () => {
+    const imp = await likely(['models', 'import', EMBEDDED_MODEL_DIR, '--id', 'brown']);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.equal(imp.stdout, 'brown\n');
+    assert.match(imp.stderr, /^imported Likely Brown \(embedded\) as brown \(fp32, /);
+    assert.equal((await likely(['models', 'path', 'brown'])).stdout, EMBEDDED_MODEL_DIR + '\n');
+    assert.equal((await likely(['models', 'remove', 'brown'])).code, 0);
+    assert.ok(existsSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')));
+  });
+
+  test('errors are one line and a non-zero exit', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['models'], 2, /^likely: usage: likely models list/],
+      [['models', 'frobnicate'], 2, /^likely: unknown models command "frobnicate"/],
+      [['models', 'download', 'gpt2-huge'], 1, /^likely: no model "gpt2-huge" in the registry/],
+      [['models', 'download', 'gpt2-medium-fp32'], 1, /^likely: config\.json was not found on the server \(404 for http:\/\/127\.0\.0\.1:\d+\/onnx-community\/gpt2-medium-ONNX\/resolve\/main\/config\.json\)$/],
+      [['models', 'import', join(modelsDir, 'nowhere')], 1, /^likely: .*nowhere does not exist$/],
+      [['models', 'remove', 'embedded'], 1, /^likely: the embedded model ships with the app and cannot be removed$/],
+      [['models', 'list', '--yaml'], 2, /^likely: unknown option --yaml$/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await likely(args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('likely:'));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, message);
+    }
+  });
+
+  test('progress lines', () => {
+    const p: DownloadProgress = { id: 'x', phase: 'downloading', file: 'onnx/model.onnx_data', fileIndex: 4, fileCount: 5, bytes: 1.25e9, totalBytes: 6.24e9, resumedBytes: 0, bytesPerSecond: 12.5e6, etaSeconds: 399 };
+    assert.equal(progressLine(p), 'onnx/model.onnx_data (5/5)  1.3 GB / 6.2 GB  20%  12.5 MB/s  6:39 left');
+    assert.equal(progressLine({ ...p, bytesPerSecond: 0, etaSeconds: null }), 'onnx/model.onnx_data (5/5)  1.3 GB / 6.2 GB  20%  0 B/s  --:-- left');
+  });
+});
