@@ -89,14 +89,15 @@ export interface ModelErrorInfo {
 }
 
 /**
- * The manager's methods as an IPC surface. Download progress arrives as `modelProgress` events
- * carrying the download id; pausing is `cancelDownload(id)` (the partial files stay, and the next
- * `download(id)` resumes them).
+ * The manager's methods as an IPC surface (models/manager/manager.ts implements each one). Download
+ * progress arrives as `modelProgress` events carrying the download id; `pauseDownload(id)` stops a
+ * download and keeps its partial files, and the next `download(id)` resumes them.
  */
 export interface ModelManagerMethods {
   list(params: Record<string, never>): ModelListEntry[];
   download(params: { id: string }): { id: string; path: string };
-  cancelDownload(params: { id: string }): void;
+  /** false when no download of `id` was running. */
+  pauseDownload(params: { id: string }): boolean;
   import(params: { dir: string; id?: string; copy?: boolean }): ModelListEntry;
   remove(params: { id: string }): void;
   resolve(params: { id: string }): string;
