@@ -153,6 +153,19 @@ async function main() {
     }
   }
 
+  if (!only || only.includes('infill')) {
+    // Issue 5: suggestions for a one-word span in the middle of a 1,000-token live document.
+    const doc = tokensOf(tok, brownProse(20_000, 5), 1000);
+    const [full] = await time(() => reference.score(doc));
+    await scoreVersion(doc);
+    const at = doc.indexOf(' ', Math.floor(doc.length / 2)) + 1;
+    const wordEnd = doc.slice(at).search(/[^\p{L}]/u) + at;
+    const [infill, r] = await time(() => engine.infill({ version, start: at, end: wordEnd, k: 10 }));
+    results.infill_seconds = infill;
+    results.infill_over_full = infill / full;
+    log(`infill for ${JSON.stringify(doc.slice(at, wordEnd))} mid 1,000 tokens: ${infill.toFixed(3)} s (${r.suggestions.length} suggestions) vs full ${full.toFixed(3)} s, ratio ${results.infill_over_full.toFixed(3)} (target ≤ 0.5)`);
+  }
+
   results.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
   log(`peak RSS ${results.peak_rss_mb.toFixed(0)} MB`);
   if (json) process.stdout.write(JSON.stringify(results) + '\n');

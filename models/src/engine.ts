@@ -391,13 +391,12 @@ export class Engine {
       }
     }
     if (!best) return computePrefixContext(this.model, prefixIds);
-    let cache = gatherCache(best.cache, Array.from(best.slots.subarray(0, bestLen)));
+    const slots = Array.from(best.slots.subarray(0, bestLen));
     const rest = s.subarray(best.start + bestLen, last);
-    if (rest.length) {
-      const out = await this.model.step({ ids: [rest], targets: [rest], past: cache });
-      cache = out.present;
-    }
-    return { cache, lastToken: s[last]!, position: last - best.start };
+    if (!rest.length) return { cache: best.cache, slots, lastToken: s[last]!, position: last - best.start };
+    const past = gatherCache(best.cache, slots);
+    const out = await this.model.step({ ids: [rest], targets: [rest], past });
+    return { cache: out.present, slots: Array.from({ length: last - best.start }, (_, j) => j), lastToken: s[last]!, position: last - best.start };
   }
 
   async dispose(): Promise<void> {

@@ -6,18 +6,28 @@
  *    words (a span that starts a word yields candidates that start with a space), deduplicated,
  *    the original excluded.
  * 2. Ranking: one batched run per candidate set feeds [last prefix token, candidate, suffix] on
- *    the prefix's KV cache (reused from the live document when it is cached) and reads
+ *    the prefix's KV cache (reused from the live document when it is cached; its last 256
+ *    positions) and reads
  *      suffix-aware: log P(candidate | prefix) + log P(next suffix tokens | prefix + candidate)
  *      prefix-only:  log P(candidate | prefix) + log P(a word boundary follows | prefix + candidate)
- *    The suffix is the next 16 tokens or up to the end of the sentence.
+ *    The suffix is the next 10 tokens or up to the end of the sentence.
  */
 import type { InfillResult, InfillSuggestion } from '../../common/api.ts';
 import { gatherCache, type GPT2, GRAPH_TOP_K, type KVCache } from './gpt2.ts';
 import { EOT } from './tokenizer.ts';
 
-export const SUFFIX_TOKENS = 16;
-const BEAM_WIDTH = 12;
-const POOL_SIZE = 48;
+export const SUFFIX_TOKENS = 10;
+const BEAM_WIDTH = 8;
+/** Candidates ranked with the full prefix and suffix (the costly, exact part). */
+const POOL_SIZE = 16;
+/**
+ * Candidate generation attends only to the last GENERATION_CONTEXT cached positions (each still
+ * carries what came before it through the lower layers): proposing is cheap and approximate,
+ * ranking is exact.
+ */
+const GENERATION_CONTEXT = 64;
+/** Ranking attends to the last RANKING_CONTEXT positions before the span (exact for shorter prefixes). */
+const RANKING_CONTEXT = 256;
 /** Next tokens tried from the prefix itself, and from each beam after that. */
 const FIRST_EXPANSION = GRAPH_TOP_K;
 const LATER_EXPANSION = 10;
@@ -25,8 +35,9 @@ const LATER_EXPANSION = 10;
 const MAX_PREFIX_CONTEXT = 768;
 
 export interface PrefixContext {
-  /** KV cache (batch 1) of the context before `lastToken`. */
+  /** KV cache (batch 1) holding the context before `lastToken`, in `slots` (in order). */
   cache: KVCache | null;
+  slots: number[];
   /** The last prefix token (EOT for an empty prefix), fed first so its output predicts the span. */
   lastToken: number;
   /** Position id of lastToken. */
@@ -60,10 +71,10 @@ export async function computePrefixContext(model: GPT2, prefixIds: Int32Array): 
   const s = [EOT, ...prefixIds];
   const last = s.length - 1;
   const c = Math.max(0, last - MAX_PREFIX_CONTEXT);
-  if (last === c) return { cache: null, lastToken: s[last]!, position: 0 };
+  if (last === c) return { cache: null, slots: [], lastToken: s[last]!, position: 0 };
   const ctx = s.slice(c, last);
   const out = await model.step({ ids: [ctx], targets: [ctx.map(() => 0)], past: null });
-  return { cache: out.present, lastToken: s[last]!, position: last - c };
+  return { cache: out.present, slots: ctx.map((_, j) => j), lastToken: s[last]!, position: last - c };
 }
 
 interface Candidate {
@@ -98,7 +109,7 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
   const pool = new Map<string, Candidate>();
   let beams: Candidate[] = [{ ids: [], text: '', genLogprob: 0 }];
   for (let step = 0; step < maxTokens && beams.length; step++) {
-    const out = await run(model, ctx, beams.map((b) => b.ids), []);
+    const out = await run(model, ctx, beams.map((b) => b.ids), [], GENERATION_CONTEXT);
     const children: Candidate[] = [];
     beams.forEach((beam, b) => {
       const at = out.lastIndex[b]!; // position whose prediction follows the beam
@@ -126,7 +137,7 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
 
   // --- ranking: one batched run over [candidate + suffix] for every candidate and the original ---
   const all = [...candidates.map((c) => c.ids), originalIds];
-  const scored = await run(model, ctx, all, suffix);
+  const scored = await run(model, ctx, all, suffix, RANKING_CONTEXT);
   const scoreOf = (i: number, ids: number[]) => {
     let spanLogprob = 0;
     for (let t = 0; t < ids.length; t++) spanLogprob += scored.targetLogprob[i]![t]!;
@@ -157,17 +168,18 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
  * One batched run: row i feeds [lastToken, ...rows[i], ...suffix] (right-padded) on the prefix
  * cache, scoring each fed token's successor.
  */
-async function run(model: GPT2, ctx: PrefixContext, rows: number[][], suffix: number[]) {
+async function run(model: GPT2, ctx: PrefixContext, rows: number[][], suffix: number[], contextLimit = Infinity) {
   const B = rows.length;
   const seqs = rows.map((r) => [ctx.lastToken, ...r, ...suffix]);
   const T = Math.max(...seqs.map((s) => s.length));
-  const P = ctx.cache ? ctx.cache[0]!.dims[2]! : 0;
+  const slots = ctx.slots.slice(Math.max(0, ctx.slots.length - contextLimit));
+  const P = slots.length;
   const ids = seqs.map((s) => Int32Array.from({ length: T }, (_, t) => s[t] ?? 0));
   // Position t predicts seq[t + 1]; the last real position's target is unknown (-1 → ignored).
   const targets = seqs.map((s) => Int32Array.from({ length: T }, (_, t) => s[t + 1] ?? -1));
   const mask = seqs.map((s) => Int32Array.from({ length: P + T }, (_, j) => (j < P || j - P < s.length ? 1 : 0)));
   const positions = seqs.map(() => Int32Array.from({ length: T }, (_, t) => ctx.position + t));
-  const past = ctx.cache ? gatherCache(ctx.cache, Array.from({ length: P }, (_, j) => j), B) : null;
+  const past = ctx.cache && P > 0 ? gatherCache(ctx.cache, slots, B) : null;
   const out = await model.step({ ids, targets, past, attentionMask: mask, positions, withoutPresent: true });
   return {
     topIds: out.topIds,
