@@ -94,6 +94,8 @@ export interface EngineMethods {
   topK(params: { version: number; index: number; k: number }): Prediction[];
   /** Top-k predictions for every token in [from, to) of `version` (k ≤ 10), e.g. for the HTML export. */
   predictions(params: { version: number; from: number; to: number; k: number }): Prediction[][];
+  /** The span fill-in-the-blank proposes for a clicked token: its word, or the run of unlikely words around it. */
+  suggestSpan(params: { version: number; index: number }): { start: number; end: number };
   /** Fill-in-the-blank suggestions for text[start, end) of `version`. */
   infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): InfillResult;
   modelInfo(params: Record<string, never>): ModelInfo;

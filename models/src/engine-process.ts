@@ -52,6 +52,7 @@ async function main() {
     topK: (e, p) => e.topK(p.version, p.index, p.k),
     predictions: (e, p) => e.predictions(p.version, p.from, p.to, p.k),
     infill: (e, p) => e.infill(p),
+    suggestSpan: (e, p) => e.suggestSpan(p.version, p.index),
     modelInfo: (e) => e.info,
   };
 
@@ -61,6 +62,7 @@ async function main() {
     topK: (p) => isInt(p.version) && isInt(p.index) && isInt(p.k),
     predictions: (p) => isInt(p.version) && isInt(p.from) && isInt(p.to) && isInt(p.k),
     infill: (p) => isInt(p.version) && isInt(p.start) && isInt(p.end),
+    suggestSpan: (p) => isInt(p.version) && isInt(p.index),
     modelInfo: () => true,
   };
 

@@ -364,6 +364,46 @@ export class Engine {
     return { ...result, predictions: tokens.map((_, i) => this.predictionsAt(doc, i, opts.topK!)) };
   }
 
+  /**
+   * The span to rewrite around token `index`: the token grown to its whole word; when that word is
+   * unlikely (a token ranked beyond 10), the run of adjacent unlikely words around it, up to four.
+   */
+  async suggestSpan(version: number, index: number): Promise<{ start: number; end: number }> {
+    const doc = await this.waitFor(version, index);
+    await this.waitFor(version, doc.length - 1).catch(() => doc);
+    const { starts, ends } = doc.enc;
+    const text = doc.text;
+    const isWordChar = (i: number) => i >= 0 && i < text.length && /[\p{L}\p{N}'’-]/u.test(text[i]!);
+    const wordAt = (pos: number): [number, number] => {
+      let a = pos;
+      let b = pos;
+      while (isWordChar(a - 1)) a--;
+      while (isWordChar(b)) b++;
+      return [a, b];
+    };
+    let pos = starts[index]!;
+    while (pos < ends[index]! && !isWordChar(pos)) pos++;
+    if (!isWordChar(pos)) return { start: starts[index]!, end: ends[index]! };
+    const tokensIn = (a: number, b: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < doc.length; i++) if (ends[i]! > a && starts[i]! < b) out.push(i);
+      return out;
+    };
+    const unlikely = (a: number, b: number) => tokensIn(a, b).some((i) => i < doc.scored && doc.rank[i]! > 10);
+    let [start, end] = wordAt(pos);
+    if (!unlikely(start, end)) return { start, end };
+    for (let words = 1; words < 4; words++) {
+      const left = text.slice(0, start).match(/[\p{L}\p{N}'’-]+[ \t]+$/u);
+      const right = text.slice(end).match(/^[ \t]+[\p{L}\p{N}'’-]+/u);
+      const leftWord = left ? [start - left[0].length, start - left[0].length + left[0].trimEnd().length] : null;
+      const rightWord = right ? [end + right[0].length - right[0].trimStart().length, end + right[0].length] : null;
+      if (leftWord && unlikely(leftWord[0]!, leftWord[1]!)) start = leftWord[0]!;
+      else if (rightWord && unlikely(rightWord[0]!, rightWord[1]!)) end = rightWord[1]!;
+      else break;
+    }
+    return { start, end };
+  }
+
   /** Fill-in-the-blank suggestions for text[start, end) of the live document `version`. */
   async infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): Promise<InfillResult> {
     const doc = this.doc;

@@ -80,3 +80,18 @@ test('CLI infill prints the contract JSON and rejects bad offsets with one line'
   assert.equal(bad.stderr.trim().split('\n').length, 1);
   assert.match(bad.stderr, /before its start/);
 });
+
+test('a clicked token grows to its whole word (and to adjacent unlikely words)', async () => {
+  engine.update(20, TEXT);
+  await engine.idle();
+  const doc = engine.current!;
+  const word = TEXT.indexOf('outmoded');
+  const index = Array.from(doc.enc.starts).findIndex((s, i) => s > word && doc.enc.ends[i]! <= word + 8);
+  assert.ok(index > 0, 'outmoded is split into several tokens');
+  const span = await engine.suggestSpan(20, index);
+  assert.ok(span.start <= word && span.end >= word + 8, `span ${span.start}..${span.end} covers the word`);
+  assert.match(TEXT.slice(span.start, span.end), /^[\p{L} ]+$/u, 'whole words only');
+  const period = TEXT.indexOf('.');
+  const punct = await engine.suggestSpan(20, Array.from(doc.enc.starts).indexOf(period));
+  assert.deepEqual(punct, { start: period, end: period + 1 }, 'a punctuation token stays itself');
+});
