@@ -86,3 +86,26 @@ describe('incremental updates', () => {
     assert.ok(v11.at(-1)!.done);
   });
 });
+
+test('a 1 MB paste starts streaming and is cancelled by the next edit without losing it', async () => {
+  const big = (golden.texts.prose!.text + '\n\n').repeat(Math.ceil(1_000_000 / (golden.texts.prose!.text.length + 2)));
+  assert.ok(big.length >= 1_000_000);
+  const firstChunk = new Promise<ScoreUpdate>((resolve) => {
+    const off = engine.on('scores', (u) => {
+      if (u.version === 100 && u.tokens.length > 0) {
+        off();
+        resolve(u);
+      }
+    });
+  });
+  engine.update(100, big);
+  const chunk = await firstChunk;
+  assert.ok(chunk.tokenCount > 150_000, `${chunk.tokenCount} tokens`);
+  assert.equal(chunk.from, 0);
+  const small = collect(engine, 101);
+  engine.update(101, big.slice(0, 300));
+  const updates = await small;
+  assert.equal(engine.current!.text, big.slice(0, 300));
+  assert.ok(updates.at(-1)!.done);
+  assert.ok(updates[0]!.firstChanged >= updates[0]!.tokenCount - 1, 'the scores already computed for the paste are kept');
+});
