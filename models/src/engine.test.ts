@@ -101,7 +101,7 @@ test('a 1 MB paste starts streaming and is cancelled by the next edit without lo
   engine.update(100, big);
   const chunk = await firstChunk;
   assert.ok(chunk.tokenCount > 150_000, `${chunk.tokenCount} tokens`);
-  assert.equal(chunk.from, 0);
+  assert.ok(chunk.from <= golden.texts.prose!.ids.length, 'streaming starts at the first new token');
   const small = collect(engine, 101);
   engine.update(101, big.slice(0, 300));
   const updates = await small;
