@@ -107,5 +107,5 @@ test('a 1 MB paste starts streaming and is cancelled by the next edit without lo
   const updates = await small;
   assert.equal(engine.current!.text, big.slice(0, 300));
   assert.ok(updates.at(-1)!.done);
-  assert.ok(updates[0]!.firstChanged >= updates[0]!.tokenCount - 1, 'the scores already computed for the paste are kept');
+  assert.ok(updates[0]!.firstChanged >= updates[0]!.tokenCount - 3, `the scores already computed for the paste are kept: ${updates[0]!.firstChanged} of ${updates[0]!.tokenCount}`);
 });
