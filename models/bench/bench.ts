@@ -1,17 +1,17 @@
 /**
- * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3]
+ * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3,infill,int8]   (int8 runs only when asked)
  *
  * Measures the engine against bare onnxruntime on a GPT-2-small-shaped model (random weights, the
  * same cost as the real one), all in one run, and prints ratios (the machines are noisy; ratios
  * measured side by side are what the targets are about).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../src/engine.ts';
 import { openModelFolder } from '../src/model-folder.ts';
 import { createSession, type Session, type TensorData } from '../src/ort.ts';
-import { RANDOM_MODELS_DIR } from '../src/paths.ts';
+import { EMBEDDED_MODEL_DIR, FIXTURES_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
 import { EOT, type Tokenizer } from '../src/tokenizer.ts';
 import { brownProse } from './corpus.ts';
 
@@ -32,6 +32,15 @@ function ensureRandomModel(size: string): string {
     if (r.status !== 0) throw new Error('could not build the random model (needs Debian python3-torch and python3-onnx)');
   }
   return dir;
+}
+
+function ensureQuantized(src: string, out: string): string {
+  if (!existsSync(join(out, 'onnx', 'model_quantized.onnx'))) {
+    log(`quantizing ${src} to int8 in ${out} ...`);
+    const r = spawnSync('/usr/bin/python3', ['models/training/quantize.py', src, out], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error('int8 quantization failed');
+  }
+  return out;
 }
 
 async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
@@ -164,6 +173,51 @@ async function main() {
     results.infill_seconds = infill;
     results.infill_over_full = infill / full;
     log(`infill for ${JSON.stringify(doc.slice(at, wordEnd))} mid 1,000 tokens: ${infill.toFixed(3)} s (${r.suggestions.length} suggestions) vs full ${full.toFixed(3)} s, ratio ${results.infill_over_full.toFixed(3)} (target ≤ 0.5)`);
+  }
+
+  if (only?.includes('int8')) {
+    // Issue 8: int8 vs fp32 on the small-shaped model, and the log-prob change on the golden texts.
+    const int8Dir = ensureQuantized(modelDir, join(RANDOM_MODELS_DIR, 'gpt2-small-int8'));
+    const int8 = await Engine.load({ modelDir: int8Dir, device: 'cpu', caching: false });
+    const fp32 = reference;
+    const text = tokensOf(tok, brownProse(20_000), 1024);
+    const stepOf = async (e: Engine, past = 1000) => {
+      const ids = Int32Array.from([EOT, ...Array.from(tok.encode(text).ids).slice(0, past - 1)]);
+      const first = await e.model.step({ ids: [ids], targets: [ids], past: null });
+      const one = Int32Array.from([464]);
+      return median(5, async () => (await time(() => e.model.step({ ids: [one], targets: [one], past: first.present })))[0]);
+    };
+    const [fullFp32] = await time(() => fp32.score(text));
+    const [fullInt8] = await time(() => int8.score(text));
+    const stepFp32 = await stepOf(fp32);
+    const stepInt8 = await stepOf(int8);
+    results.int8_step_speedup = stepFp32 / stepInt8;
+    const shortFp32 = await stepOf(fp32, 32);
+    const shortInt8 = await stepOf(int8, 32);
+    results.int8_step_short_past_speedup = shortFp32 / shortInt8;
+    log(`int8 vs fp32 one-token step after 32 tokens: ${(shortInt8 * 1000).toFixed(1)} vs ${(shortFp32 * 1000).toFixed(1)} ms (${results.int8_step_short_past_speedup.toFixed(2)}x)`);
+    results.int8_full_speedup = fullFp32 / fullInt8;
+    log(`int8 vs fp32: one-token step after 1,000 tokens ${(stepInt8 * 1000).toFixed(1)} vs ${(stepFp32 * 1000).toFixed(1)} ms (${results.int8_step_speedup.toFixed(2)}x, target ≥ 1.8); full 1,024 ${fullInt8.toFixed(2)} vs ${fullFp32.toFixed(2)} s (${results.int8_full_speedup.toFixed(2)}x)`);
+    await int8.dispose();
+    const embeddedInt8 = ensureQuantized(EMBEDDED_MODEL_DIR, join(RANDOM_MODELS_DIR, 'embedded-int8'));
+    const golden = JSON.parse(readFileSync(join(FIXTURES_DIR, 'golden.json'), 'utf8')) as { texts: Record<string, { text: string; logprobs: number[] }> };
+    const q = await Engine.load({ modelDir: embeddedInt8, device: 'cpu' });
+    let maxDiff = 0;
+    let sumDiff = 0;
+    let n = 0;
+    for (const g of Object.values(golden.texts)) {
+      const { tokens } = await q.score(g.text);
+      tokens.forEach((t, i) => {
+        const d = Math.abs(t.logprob - g.logprobs[i]!);
+        maxDiff = Math.max(maxDiff, d);
+        sumDiff += d;
+        n++;
+      });
+    }
+    await q.dispose();
+    results.int8_golden_max_abs_logprob_diff = maxDiff;
+    results.int8_golden_mean_abs_logprob_diff = sumDiff / n;
+    log(`int8 embedded model vs the PyTorch fp32 reference on the golden texts: mean |Δ log-prob| ${(sumDiff / n).toFixed(4)}, max ${maxDiff.toFixed(4)} nats`);
   }
 
   results.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
