@@ -30,7 +30,8 @@
  *   A token that crosses a block boundary is split: the first piece carries the data, the rest are
  *   bare `<span class=cN>` continuations.
  * - Hostile text stays text: `& < > "` are escaped; C0/C1 control characters (except tab and
- *   newline; CR before LF is dropped) show as visible marks (␇, U+0085) in `<span class=x>`; bidi
+ *   newline; CR before LF is dropped) show as visible code points (U+0007, U+0085) in `<span class=x>`
+ *   (code points rather than ␇-style control pictures, which many fonts lack); bidi
  *   embeddings, overrides and isolates (U+202A–202E, U+2066–2069, LRM/RLM/ALM), line/paragraph
  *   separators, BOM and lone surrogates show as `U+XXXX` marks, so they never reorder the page.
  *   In the tooltip text the same characters become visible escapes too.
@@ -86,12 +87,9 @@ const NEEDS_ESCAPE =
 
 const hex = (c: number) => 'U+' + c.toString(16).toUpperCase().padStart(4, '0');
 
-/** A visible stand-in for an invisible or reordering character. */
+/** A visible stand-in for an invisible or reordering character: its code point, e.g. "U+0007", "U+202E". */
 function visibleMark(ch: string): string {
-  const c = ch.charCodeAt(0);
-  if (c < 0x20) return String.fromCharCode(0x2400 + c);
-  if (c === 0x7f) return '\u2421';
-  return hex(c);
+  return hex(ch.charCodeAt(0));
 }
 
 /** HTML-escapes text[a, b) for element content, making control and bidi characters visible. */
@@ -121,8 +119,9 @@ export function escapeHtml(s: string): string {
 
 /** Token text as plain visible characters (for the tooltip): spaces ␣, newlines ↵, tabs ⇥, controls and bidi escaped. */
 function visibleTokenText(s: string, max = 32): string {
-  let out = s.replace(NEEDS_ESCAPE, (ch) => ('&<>"'.includes(ch) ? ch : ch === '\r' ? '\u240d' : `⟨${visibleMark(ch)}⟩`));
+  let out = s.replace(/\r\n/g, '\n').replace(NEEDS_ESCAPE, (ch) => ('&<>"'.includes(ch) ? ch : `⟨${visibleMark(ch)}⟩`));
   out = out.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥');
+  if (out.length <= max) return out;
   const chars = Array.from(out);
   return chars.length > max ? chars.slice(0, max).join('') + '…' : out;
 }

@@ -1,0 +1,87 @@
+/**
+ * likely export FILE --html OUT [--mode logprob|rank|entropy] [--model DIR] [--device auto|gpu|cpu]
+ *
+ * Scores FILE exactly as `likely score` does (the raw file text, so token count and colors match
+ * `score --json`), with the top 5 predictions per token, and writes the annotated HTML to OUT.
+ * For Markdown files (.md, .markdown) the block structure comes from common/markdown-blocks.ts
+ * over that same text: markers stay in the text and are styled with it. Prints OUT's path.
+ * OUT is checked before the model loads and written atomically (temp file, then rename), and it
+ * may not be FILE itself, so a failed export never destroys anything.
+ */
+import { accessSync, constants, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import type { ColorMode } from '../../common/colors.ts';
+import { renderAnnotatedHtml } from '../../common/export-html.ts';
+import { markdownBlocks } from '../../common/markdown-blocks.ts';
+import { CliError, parseArgs, readTextFile } from './args.ts';
+import { loadEngine } from './engine.ts';
+
+const MODES: ColorMode[] = ['logprob', 'rank', 'entropy'];
+const MARKDOWN = new Set(['.md', '.markdown', '.mdown', '.mkd']);
+
+function checkWritable(out: string, input: string): string {
+  const path = resolve(out);
+  if (path === resolve(input)) throw new CliError(`--html ${out} is the input file; choose another output path`);
+  let isFile = false;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new CliError(`cannot write ${out}: it is a folder`);
+    isFile = true;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+  }
+  try {
+    const dir = dirname(path);
+    if (!statSync(dir).isDirectory()) throw new Error('not a folder');
+    accessSync(dir, constants.W_OK);
+    if (isFile) accessSync(path, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'ENOTDIR' ? 'part of its path is not a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    throw new CliError(`cannot write ${out}: ${why}`);
+  }
+  return path;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, { values: ['html', 'mode', 'model', 'device'] });
+  if (args.positional.length !== 1) throw new CliError(args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE');
+  const file = args.positional[0]!;
+  const mode = (args.values.mode ?? 'logprob') as ColorMode;
+  if (!MODES.includes(mode)) throw new CliError(`--mode must be logprob, rank or entropy, got "${mode}"`);
+  if (!args.values.html) throw new CliError('missing --html OUT');
+  const out = checkWritable(args.values.html, file);
+  const text = readTextFile(file);
+
+  const engine = await loadEngine(args);
+  let html: string;
+  try {
+    const scored = await engine.score(text, { topK: 5 });
+    html = renderAnnotatedHtml({
+      text,
+      tokens: scored.tokens,
+      predictions: scored.predictions,
+      perplexity: scored.perplexity,
+      model: scored.model,
+      mode,
+      title: basename(file),
+      blocks: MARKDOWN.has(extname(file).toLowerCase()) ? markdownBlocks(text) : undefined,
+    });
+  } finally {
+    await engine.dispose();
+  }
+
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, html);
+    renameSync(tmp, out);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+    throw new CliError(`cannot write ${args.values.html}: ${(e as Error).message}`, 1);
+  }
+  process.stdout.write(out + '\n');
+}
