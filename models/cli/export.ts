@@ -32,7 +32,7 @@ function checkWritable(out: string, input: string): string {
   }
   try {
     const dir = dirname(path);
-    if (!statSync(dir).isDirectory()) throw new Error('not a folder');
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     accessSync(dir, constants.W_OK);
     if (isFile) accessSync(path, constants.W_OK);
   } catch (e) {
