@@ -186,7 +186,8 @@ export function plainTextBlocks(text: string, from = 0, to = text.length): DocBl
   const out: DocBlock[] = [];
   let cur: DocBlock | null = null;
   for (const l of lines(text, from, to)) {
-    const blank = text.slice(l.start, l.end).trim() === '';
+    // Blank means only spaces; a line holding a lone CR, form feed or BOM shows it as a visible mark.
+    const blank = /^[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*$/.test(text.slice(l.start, l.end));
     if (blank) {
       cur = null;
       continue;

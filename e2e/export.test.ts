@@ -195,8 +195,8 @@ test('token count and colors equal `likely score --json` with colorScale, in eac
         // that are only part of a character are empty; newline tokens between paragraphs are ¶ markers.
         const texts = await o.page.$$eval('main [data-i]', (els) => els.map((e) => e.textContent));
         tokens.forEach((t, k) => {
-          // eslint-disable-next-line no-control-regex
           const crlf = t.text.endsWith('\r') && source[t.end] === '\n' ? t.text.slice(0, -1) : t.text;
+          // eslint-disable-next-line no-control-regex
           const visible = crlf.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => 'U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0'));
           if (/^\s*\n\s*$/.test(t.text) && texts[k] === '') return;
           assert.equal(texts[k], visible, `token ${k} ${JSON.stringify(t.text)}`);
