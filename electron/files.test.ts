@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import {
+  atomicWriteFile,
+  decodeDocument,
+  DocumentError,
+  encodeDocument,
+  formatForPath,
+  MAX_DOCUMENT_BYTES,
+  readDocument,
+  removeStaleTemps,
+} from './files.ts';
+import { killTestContents } from './testing/kill-contents.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'likely-files-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('readDocument', () => {
+  test('reads UTF-8 Markdown and text, keeping what it needs to write them back the same', async () => {
+    const md = join(dir, 'draft.md');
+    writeFileSync(md, '\ufeff# Title\r\nCafé 日本 🙂\r\n');
+    const doc = await readDocument(md);
+    assert.equal(doc.text, '# Title\nCafé 日本 🙂\n');
+    assert.equal(doc.format, 'markdown');
+    assert.deepEqual(doc.encoding, { lineEnding: '\r\n', bom: true });
+    assert.deepEqual(encodeDocument(doc.text, doc.encoding), readFileSync(md));
+    assert.equal(doc.stamp.size, statSync(md).size);
+
+    const txt = join(dir, 'notes.txt');
+    writeFileSync(txt, 'plain\nlines\n');
+    const t = await readDocument(txt);
+    assert.equal(t.format, 'text');
+    assert.deepEqual(t.encoding, { lineEnding: '\n', bom: false });
+    assert.equal(t.text, 'plain\nlines\n');
+  });
+
+  test('an empty file opens as an empty document', async () => {
+    const p = join(dir, 'empty.md');
+    writeFileSync(p, '');
+    assert.equal((await readDocument(p)).text, '');
+  });
+
+  test('UTF-16 with a byte-order mark is decoded (and would be saved as UTF-8)', async () => {
+    const p = join(dir, 'utf16.txt');
+    writeFileSync(p, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Hello — 世界', 'utf16le')]));
+    const doc = await readDocument(p);
+    assert.equal(doc.text, 'Hello — 世界');
+    assert.equal(encodeDocument(doc.text, doc.encoding).toString('utf8'), 'Hello — 世界');
+  });
+
+  const refusals: [string, Buffer | null, RegExp][] = [
+    ['image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), /image\.png is not a text file \(it contains binary data\)/],
+    ['latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), /latin1\.txt is not UTF-8 text/],
+    ['missing.md', null, /missing\.md was not found/],
+  ];
+  for (const [name, bytes, message] of refusals) {
+    test(`refuses ${name} with a one-line reason`, async () => {
+      const p = join(dir, name);
+      if (bytes) writeFileSync(p, bytes);
+      await assert.rejects(readDocument(p), (e: Error) => e instanceof DocumentError && message.test(e.message) && !e.message.includes('\n'));
+      if (bytes) assert.deepEqual(readFileSync(p), bytes, 'the file is untouched');
+    });
+  }
+
+  test('refuses a folder and a file over the size limit, naming the limit', async () => {
+    await assert.rejects(readDocument(dir), /is a folder, not a text file/);
+    const big = join(dir, 'big.md');
+    writeFileSync(big, 'a'.repeat(2048 + 1));
+    await assert.rejects(readDocument(big, 2048), /big\.md is 3 KB; Likely opens text files up to 2 KB/);
+    assert.equal(MAX_DOCUMENT_BYTES, 8 * 1024 * 1024);
+  });
+
+  test('an unreadable file is refused with "permission denied"', { skip: process.getuid?.() === 0 ? 'root reads every file' : false }, async () => {
+    const p = join(dir, 'secret.md');
+    writeFileSync(p, 'x');
+    chmodSync(p, 0o000);
+    await assert.rejects(readDocument(p), /cannot read secret\.md: permission denied/);
+  });
+
+  test('formats by extension', () => {
+    assert.equal(formatForPath('/a/b.MD'), 'markdown');
+    assert.equal(formatForPath('/a/b.markdown'), 'markdown');
+    assert.equal(formatForPath('/a/b.txt'), 'text');
+    assert.equal(formatForPath('/a/README'), 'text');
+  });
+
+  test('a lone CR is kept as text, only CRLF files are converted', () => {
+    const { text, encoding } = decodeDocument(Buffer.from('a\rb\nc'), 'x.txt');
+    assert.equal(text, 'a\rb\nc');
+    assert.equal(encoding.lineEnding, '\n');
+  });
+});
+
+describe('atomicWriteFile', () => {
+  test('writes, replaces, keeps permissions, follows a symlink, leaves no temp file', async () => {
+    const p = join(dir, 'atomic.md');
+    await atomicWriteFile(p, 'one');
+    assert.equal(readFileSync(p, 'utf8'), 'one');
+    chmodSync(p, 0o640);
+    const stamp = await atomicWriteFile(p, 'two, longer');
+    assert.equal(readFileSync(p, 'utf8'), 'two, longer');
+    assert.equal(statSync(p).mode & 0o777, 0o640);
+    assert.equal(stamp.size, 11);
+
+    const link = join(dir, 'link.md');
+    symlinkSync(p, link);
+    await atomicWriteFile(link, 'three');
+    assert.equal(readFileSync(p, 'utf8'), 'three');
+    assert.ok(statSync(link, { throwIfNoEntry: true }) && readdirSync(dir).includes('link.md'));
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.likely-tmp')), []);
+  });
+
+  test('a write into a missing folder fails clearly and creates nothing', async () => {
+    await assert.rejects(atomicWriteFile(join(dir, 'nope', 'x.md'), 'x'), /cannot save x\.md: its folder .* does not exist/);
+  });
+
+  test('a write over a folder is refused', async () => {
+    mkdirSync(join(dir, 'sub'));
+    await assert.rejects(atomicWriteFile(join(dir, 'sub'), 'x'), /is a folder/);
+  });
+
+  test('a failed write leaves the old file and no temp file', { skip: process.getuid?.() === 0 ? 'root can write into a read-only folder' : false }, async () => {
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    writeFileSync(join(ro, 'keep.md'), 'old');
+    chmodSync(ro, 0o500);
+    try {
+      await assert.rejects(atomicWriteFile(join(ro, 'keep.md'), 'new'), /permission denied/);
+      assert.equal(readFileSync(join(ro, 'keep.md'), 'utf8'), 'old');
+      assert.deepEqual(readdirSync(ro), ['keep.md']);
+    } finally {
+      chmodSync(ro, 0o700);
+    }
+  });
+
+  describe('killed with SIGKILL in the middle of saves', () => {
+    let script: string;
+    before(() => {
+      // Bundled once into plain JS so each child starts in tens of milliseconds.
+      script = join(dir, 'save-loop.mjs');
+      buildSync({ entryPoints: [join(here, 'testing', 'save-loop.ts')], bundle: true, platform: 'node', format: 'esm', outfile: script, logLevel: 'silent' });
+    });
+
+    async function killLoop(mode: 'atomic' | 'plain', rounds: number, target: string) {
+      const [oldText, newText] = killTestContents();
+      writeFileSync(target, oldText);
+      const seen = { old: 0, new: 0, bad: [] as string[] };
+      for (let i = 0; i < rounds; i++) {
+        const child = spawn(process.execPath, [script, target, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+        await new Promise<void>((resolve, reject) => {
+          child.once('error', reject);
+          child.stdout.once('data', () => resolve());
+        });
+        // A random moment: after 0–40 ms of back-to-back saves.
+        await new Promise((r) => setTimeout(r, Math.random() * 40));
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+        const now = readFileSync(target, 'utf8');
+        if (now === oldText) seen.old++;
+        else if (now === newText) seen.new++;
+        else seen.bad.push(`round ${i}: ${now.length} chars`);
+      }
+      return seen;
+    }
+
+    test('60 kills: the file is always exactly the old or the new content', async (t) => {
+      const target = join(dir, 'killed.md');
+      const seen = await killLoop('atomic', 60, target);
+      assert.deepEqual(seen.bad, []);
+      assert.equal(seen.old + seen.new, 60);
+      assert.ok(seen.old > 0 && seen.new > 0, `both contents were seen (old ${seen.old}, new ${seen.new})`);
+      // Kills that landed mid-save leave their temp file; they prove the dangerous moment was hit.
+      const leftovers = readdirSync(dir).filter((n) => n.startsWith('.killed.md.') && n.endsWith('.likely-tmp'));
+      t.diagnostic(`old ${seen.old}, new ${seen.new}, killed mid-save ${leftovers.length} of 60`);
+      assert.ok(leftovers.length > 0, 'some kills landed while a temp file was being written');
+      assert.equal(await removeStaleTemps(target, 0), leftovers.length);
+      assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.likely-tmp')), []);
+    });
+
+    test('control: the same kills catch a plain fs.writeFileSync with a partial or empty file', async (t) => {
+      const seen = await killLoop('plain', 30, join(dir, 'plain.md'));
+      t.diagnostic(`plain writes: ${seen.bad.length} of 30 kills left a partial or empty file`);
+      assert.ok(seen.bad.length > 0, `a non-atomic save was caught half-written (${seen.bad.length} of 30)`);
+    });
+  });
+});
+
+test('removeStaleTemps leaves recent temp files (a save in progress) alone', async () => {
+  const target = join(dir, 'stale.md');
+  writeFileSync(join(dir, '.stale.md.123-abcd.likely-tmp'), 'partial');
+  assert.equal(await removeStaleTemps(target, 60_000), 0);
+  assert.ok(existsSync(join(dir, '.stale.md.123-abcd.likely-tmp')));
+  assert.equal(await removeStaleTemps(target, 0), 1);
+});
