@@ -33,7 +33,7 @@ function parseEntry(raw: unknown, id: string): RecoveryEntry | null {
   if (r.path !== null && typeof r.path !== 'string') return null;
   if (r.format !== 'markdown' && r.format !== 'text') return null;
   const enc = r.encoding as Record<string, unknown> | undefined;
-  const encoding =
+  const encoding: FileEncoding | undefined =
     enc && (enc.lineEnding === '\n' || enc.lineEnding === '\r\n') && typeof enc.bom === 'boolean'
       ? { lineEnding: enc.lineEnding, bom: enc.bom }
       : undefined;
@@ -79,7 +79,7 @@ export class RecoveryStore {
       const id = name.slice(0, -'.json'.length);
       if (!name.endsWith('.json') || !ID.test(id)) continue;
       const path = join(this.dir, name);
-      let entry: RecoveryEntry | null = null;
+      let entry: RecoveryEntry | null;
       try {
         entry = parseEntry(JSON.parse(await fsp.readFile(path, 'utf8')), id);
       } catch {
