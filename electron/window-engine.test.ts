@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { EngineEvents, EngineStatus, ScoreUpdate } from '../common/api.ts';
+import { WindowEngine } from './window-engine.ts';
+
+type Event = { [E in keyof EngineEvents]: { event: E; data: EngineEvents[E] } }[keyof EngineEvents];
+
+/** The real engine (embedded model) in a real Node child process, with what the window would receive recorded. */
+function start() {
+  const events: Event[] = [];
+  const waiters = new Set<() => void>();
+  const engine = new WindowEngine({ device: 'cpu' }, (event, data) => {
+    events.push({ event, data } as Event);
+    for (const w of [...waiters]) w();
+  });
+  const until = <T>(pick: (e: Event) => T | undefined, ms = 60_000): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out')), ms);
+      let from = 0;
+      const check = () => {
+        for (; from < events.length; from++) {
+          const hit = pick(events[from]!);
+          if (hit !== undefined) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            return resolve(hit);
+          }
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  const scored = (version: number) => until((e) => (e.event === 'scores' && e.data.version === version && e.data.done ? e.data : undefined));
+  const status = (state: EngineStatus['state']) => until((e) => (e.event === 'status' && e.data.state === state ? e.data : undefined));
+  return { engine, events, scored, status };
+}
+
+test('the window gets scores; when the engine process is killed it sees the restart, and scoring resumes with the edit made meanwhile', async () => {
+  const { engine, events, scored, status } = start();
+  try {
+    const ready = await status('ready');
+    assert.ok(ready.model?.name, 'the ready status names the model');
+    const text = 'The writer types a sentence, and the engine scores every token of it.';
+    void engine.call('update', { version: 1, text });
+    const first = (await scored(1)) as ScoreUpdate;
+    assert.ok(first.tokenCount > 10);
+    const before = engine.tracker.complete(1)!;
+    assert.equal(before.length, first.tokenCount);
+    assert.ok(before.every((t) => Number.isFinite(t.logprob) && t.logprob <= 0));
+
+    const seen = events.length;
+    engine.restart(); // SIGKILL, as a native crash would
+    const restarting = await status('restarting');
+    assert.match(restarting.message ?? '', /restarting/);
+    // The writer keeps typing while the engine is down: the call neither blocks nor is lost.
+    const edited = text + ' More words arrive.';
+    const t0 = Date.now();
+    const pending = engine.call('update', { version: 2, text: edited }).catch((e: Error) => e.message);
+    assert.ok(Date.now() - t0 < 50, 'update returns at once');
+    await status('ready');
+    const again = (await scored(2)) as ScoreUpdate;
+    assert.ok(again.tokenCount > first.tokenCount);
+    const after = engine.tracker.complete(2)!;
+    // The unchanged prefix scores exactly as before the crash (same model, same context).
+    const prefix = before.slice(0, before.length - 1);
+    assert.deepEqual(after.slice(0, prefix.length).map((t) => t.logprob), prefix.map((t) => t.logprob));
+    assert.equal(engine.host.restarts.length, 1);
+    assert.ok(events.slice(seen).some((e) => e.event === 'status' && e.data.state === 'restarting'));
+    const result = await pending;
+    assert.ok(result === undefined || /restarting|stopped/.test(String(result)), `update during the restart: ${String(result)}`);
+
+    const html = await engine.exportHtml({ title: 'Crash test', markdown: false });
+    assert.equal((html.match(/ data-i="/g) ?? []).length, after.length, 'one annotated span per token');
+    assert.match(html, /<title>Crash test/);
+  } finally {
+    engine.close();
+  }
+});
