@@ -195,6 +195,27 @@ test('restored work starts dirty under its old recovery id; Don\'t Save discards
   assert.deepEqual(await recovery.list(), []);
 });
 
+test('restored work for a file is not autosaved over that file until the writer saves once', async () => {
+  const path = join(dir, 'restored.md');
+  writeFileSync(path, 'changed after the crash');
+  const recovery = new RecoveryStore(join(dir, 'rec-held'));
+  const entry = await recovery.write({ id: RecoveryStore.newId(), path, title: 'restored.md', format: 'markdown', text: 'recovered text' });
+  const { session, type, rec } = editor(recovery, { text: entry.text, path, recovered: entry });
+  assert.match(session.state().problem ?? '', /restored after a crash/);
+  type(' and more');
+  await sleep(DELAY * 2);
+  await session.idle();
+  assert.equal(readFileSync(path, 'utf8'), 'changed after the crash');
+  assert.equal((await recovery.list())[0]?.text, 'recovered text and more');
+  assert.equal(await session.save(), 'saved');
+  assert.equal(readFileSync(path, 'utf8'), 'recovered text and more');
+  type('!');
+  await sleep(DELAY * 2);
+  await session.idle();
+  assert.equal(readFileSync(path, 'utf8'), 'recovered text and more!', 'autosave resumes after the first save');
+  assert.equal(rec.states.at(-1)?.problem, undefined);
+});
+
 test('a process killed with SIGKILL while typing leaves its last autosave in the recovery store', async (t) => {
   const script = join(dir, 'typing-session.mjs');
   buildSync({ entryPoints: [join(here, 'testing', 'typing-session.ts')], bundle: true, platform: 'node', format: 'esm', outfile: script, logLevel: 'silent' });

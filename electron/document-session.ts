@@ -51,7 +51,11 @@ export interface SessionInit {
   encoding?: FileEncoding;
   /** Size and mtime of the file as read. */
   stamp?: FileStamp | null;
-  /** Restored from the recovery store: starts dirty and keeps that entry's id. */
+  /**
+   * Restored from the recovery store: starts dirty and keeps that entry's id. A restored document
+   * with a path is not autosaved to that file until the writer saves it once (the file may have
+   * changed since; restoring is not a decision to overwrite it).
+   */
   recovered?: { id: string; updatedAt: number };
 }
 
@@ -75,6 +79,7 @@ export class DocumentSession {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private autosaveHeld: boolean;
 
   constructor(
     private readonly host: SessionHost,
@@ -89,6 +94,8 @@ export class DocumentSession {
     this.recoveryId = init.recovered?.id ?? RecoveryStore.newId();
     this.recoveredFrom = init.recovered?.updatedAt ?? null;
     this.inRecovery = !!init.recovered;
+    this.autosaveHeld = !!init.recovered && !!this.path;
+    if (this.autosaveHeld) this.problem = `restored after a crash; save to write it to ${this.title}`;
     if (init.recovered) this.editGeneration = 1; // restored text is not in any file yet
   }
 
@@ -149,6 +156,7 @@ export class DocumentSession {
     this.savedGeneration = Math.max(this.savedGeneration, generation);
     this.savedAt = Date.now();
     this.problem = undefined;
+    this.autosaveHeld = false;
     if (this.inRecovery && !this.dirty) {
       await this.opts.recovery.remove(this.recoveryId).catch(() => {});
       this.inRecovery = false;
@@ -184,7 +192,7 @@ export class DocumentSession {
       const generation = this.editGeneration;
       const text = await this.fetchContent();
       const path = this.path;
-      if (path && (this.opts.autosave?.() ?? true)) {
+      if (path && !this.autosaveHeld && (this.opts.autosave?.() ?? true)) {
         const problem = await this.conflict(path);
         if (!problem) {
           try {
