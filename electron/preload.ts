@@ -1,0 +1,79 @@
+/**
+ * The preload script (sandboxed, context-isolated; bundled to dist/electron/preload.cjs). Exposes
+ * exactly two objects to the page and never `ipcRenderer` itself:
+ *   window.likelyEngine: EngineClient (common/api.ts), the same shape as the WebSocket client;
+ *   window.likelyShell:  LikelyShell (common/shell.ts), the document, file and menu bridge.
+ * Each function forwards to one fixed channel; main validates the sender and the arguments.
+ */
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import type { EngineClient, EngineEvents, MethodName, ParamsOf, ResultOf } from '../common/api.ts';
+import { CHANNELS, type ExportReply, type LikelyShell, type ShellCommand, type ShellEvents } from '../common/shell.ts';
+
+/** invoke() rejects with "Error invoking remote method 'x': Error: <message>"; the page gets <message>. */
+function cleanError(e: unknown): Error {
+  return new Error(String((e as Error)?.message ?? e).replace(/^Error invoking remote method '[^']*': (\w*Error: )?/, ''));
+}
+
+function invoke<T>(channel: string, ...args: unknown[]): Promise<T> {
+  return ipcRenderer.invoke(channel, ...args).catch((e: unknown) => {
+    throw cleanError(e);
+  }) as Promise<T>;
+}
+
+/** Listeners for one pushed channel whose messages are `{ event, data }`. */
+function eventChannel<Events>(channel: string) {
+  const listeners = new Map<keyof Events, Set<(data: unknown) => void>>();
+  ipcRenderer.on(channel, (_e, msg: { event: keyof Events; data: unknown }) => {
+    for (const fn of listeners.get(msg.event) ?? []) fn(msg.data);
+  });
+  return <E extends keyof Events>(event: E, listener: (data: Events[E]) => void): (() => void) => {
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    let set = listeners.get(event);
+    if (!set) listeners.set(event, (set = new Set()));
+    const fn = listener as (data: unknown) => void;
+    set.add(fn);
+    return () => void set.delete(fn);
+  };
+}
+
+const onEngine = eventChannel<EngineEvents>(CHANNELS.engineEvent);
+const onShell = eventChannel<ShellEvents>(CHANNELS.shellEvent);
+
+const likelyEngine: EngineClient = {
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    return invoke<ResultOf<M>>(CHANNELS.engineCall, method, params);
+  },
+  on(event, listener) {
+    const off = onEngine(event, listener);
+    if (event === 'status') {
+      // A late subscriber gets the current status at once (the engine may have been ready for a while).
+      let active = true;
+      invoke<EngineEvents['status']>(CHANNELS.engineStatus).then(
+        (status) => active && (listener as (s: EngineEvents['status']) => void)(status),
+        () => {},
+      );
+      return () => {
+        active = false;
+        off();
+      };
+    }
+    return off;
+  },
+};
+
+const likelyShell: LikelyShell = {
+  ready: () => invoke(CHANNELS.shellReady),
+  edited: () => ipcRenderer.send(CHANNELS.shellEdited),
+  provideContent: (requestId: number, text: string) => ipcRenderer.send(CHANNELS.shellContent, requestId, text),
+  provideExport: (requestId: number, reply: ExportReply) => ipcRenderer.send(CHANNELS.shellExport, requestId, reply),
+  command: (command: ShellCommand) => invoke(CHANNELS.shellCommand, command),
+  openDroppedFile: async (file: unknown) => {
+    const path = webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]);
+    if (!path) throw new Error('only files from the disk can be opened');
+    await invoke(CHANNELS.shellOpenPath, path);
+  },
+  on: onShell,
+};
+
+contextBridge.exposeInMainWorld('likelyEngine', likelyEngine);
+contextBridge.exposeInMainWorld('likelyShell', likelyShell);
