@@ -38,6 +38,7 @@ const electron = findElectron();
 if ('reason' in electron) {
   console.log(`Likely: ${electron.reason}, so the app runs as a local web page instead (npm run serve).`);
   const serve = spawn(npm, ['run', 'serve'], { cwd: root, stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => serve.kill(sig));
   serve.on('exit', (code) => process.exit(code ?? 0));
 } else {
   run('build:renderer');
