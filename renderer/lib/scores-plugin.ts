@@ -1,0 +1,374 @@
+/**
+ * The ProseMirror plugin that keeps the engine's scores on their tokens. DOM-free (apart from the
+ * widget markers it creates when a view draws them), so its state logic runs in node tests.
+ *
+ * State
+ * - `version`/`text`: the document's engine text (lib/text-map.ts) and its version; the version
+ *   goes up whenever the text changes (not on a change of structure alone), and the plugin view
+ *   sends `update(version, text)`.
+ * - `mirror`: the engine's newest version as received: its tokens scored so far, exactly as the
+ *   engine holds them (tokens before a version's `firstChanged` are kept from the previous one).
+ * - `deco`: a DecorationSet with one inline decoration per token piece (and a widget for a token
+ *   made of line breaks only), its score in the spec. Mapped through every transaction, so colors
+ *   stay on their text while new scores are computed.
+ * - `fresh`: mirror tokens [0, fresh) carry scores that are right for the current text. An edit
+ *   at text offset x keeps only tokens that end before x (a token ending at x may merge with what
+ *   is typed after it, and every later token has new context); the rest show as pending. Incoming
+ *   chunks move `fresh` forward and replace the decorations of [old fresh, new fresh).
+ * - `display`: what the view draws: the decorations near the viewport, with colors from the
+ *   current mode over the mirror's tokens. Building it costs the tokens in view, not the document.
+ *
+ * Chunks of a version older than the mirror's are stale and ignored. A chunk of a version older
+ * than the current text still counts for the tokens that end before the first difference between
+ * its text and the current one (its scores are exactly right there).
+ */
+import { Plugin, PluginKey, type EditorState, type Transaction } from 'prosemirror-state';
+import { Decoration, DecorationSet, type EditorView } from 'prosemirror-view';
+import type { Node as PMNode } from 'prosemirror-model';
+import type { ScoreUpdate, TokenScore } from '../../common/api.ts';
+import { colorScale, type ColorMode, type Theme } from '../../common/colors.ts';
+import { commonPrefix, docToText, placeToken, textToPos, type DocText } from './text-map.ts';
+import { tokenLabel } from './format.ts';
+
+export interface TokenSpec {
+  /** Index of the token in the mirror (and in the current version while it is fresh). */
+  i: number;
+  t: TokenScore;
+  /** Following tokens with empty text: the rest of a character whose bytes span several tokens. */
+  tail?: readonly TokenScore[];
+  /** The token is whitespace only (drawn with a faint marker so its color shows). */
+  ws?: boolean;
+  /** A widget standing for a token made of line breaks only. */
+  marker?: boolean;
+}
+
+export interface Mirror {
+  /** -1 before the first scores. */
+  version: number;
+  tokens: readonly TokenScore[];
+  tokenCount: number;
+  done: boolean;
+}
+
+export interface DisplayOptions {
+  mode: ColorMode;
+  theme: Theme;
+  enabled: boolean;
+  /** Mirror token indexes to highlight (e.g. a histogram bar), or null. */
+  highlight: ReadonlySet<number> | null;
+}
+
+export interface ScoresState {
+  version: number;
+  text: DocText;
+  /** Texts of the versions the mirror may still move to (the mirror's own and newer). */
+  sent: ReadonlyMap<number, string>;
+  mirror: Mirror;
+  fresh: number;
+  deco: DecorationSet;
+  options: DisplayOptions;
+  /** Range of positions to draw, or null for the whole document. */
+  viewport: { from: number; to: number } | null;
+  scale: (t: TokenScore) => string;
+  display: DecorationSet;
+}
+
+export type ScoresMeta =
+  | { type: 'scores'; update: ScoreUpdate }
+  | { type: 'options'; options: Partial<DisplayOptions> }
+  | { type: 'viewport'; viewport: { from: number; to: number } | null }
+  /** Send the same text again as a new version (the engine lost its state, e.g. a reconnect). */
+  | { type: 'resend' };
+
+export const scoresKey = new PluginKey<ScoresState>('likely-scores');
+
+export interface ScoresPluginConfig {
+  /** A new document version number (must increase across editor states: the engine ignores older ones). */
+  nextVersion: () => number;
+  /** Called by the plugin view when the text of a new version should be scored. */
+  onText?: (version: number, text: string) => void;
+  /** Called by the plugin view after every state update (status bar, stats). */
+  onUpdate?: (state: ScoresState, view: EditorView) => void;
+  /** Measures the range to draw (positions near the viewport); null draws everything. */
+  measureViewport?: (view: EditorView) => { from: number; to: number } | null;
+  options?: Partial<DisplayOptions>;
+}
+
+const DEFAULT_OPTIONS: DisplayOptions = { mode: 'logprob', theme: 'light', enabled: true, highlight: null };
+const NO_MIRROR: Mirror = { version: -1, tokens: [], tokenCount: 0, done: false };
+
+/** Number of tokens (of a sorted, contiguous list) whose end is < offset, searched in [0, limit). */
+function tokensEndingBefore(tokens: readonly TokenScore[], offset: number, limit: number): number {
+  let lo = 0;
+  let hi = limit;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[mid]!.end < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const placeholderWidget = () => {
+  throw new Error('the full decoration set is never drawn');
+};
+
+/** Decorations (with specs, no attributes) for tokens [a, b) placed in the current text. */
+function tokenDecorations(dt: DocText, tokens: readonly TokenScore[], a: number, b: number): Decoration[] {
+  const out: Decoration[] = [];
+  for (let i = a; i < b; i++) {
+    const t = tokens[i]!;
+    if (t.text === '' && i > a) continue; // folded into the token holding the character
+    let j = i + 1;
+    while (j < tokens.length && tokens[j]!.text === '') j++;
+    const spec: TokenSpec = { i, t };
+    if (j > i + 1) spec.tail = tokens.slice(i + 1, j);
+    if (t.text !== '' && t.text.trim() === '') spec.ws = true;
+    const place = placeToken(dt, t.start, t.end);
+    for (const p of place.pieces) out.push(Decoration.inline(p.from, p.to, {}, spec));
+    if (place.marker !== null) out.push(Decoration.widget(place.marker, placeholderWidget, { ...spec, marker: true, side: 1 }));
+  }
+  return out;
+}
+
+/** Replaces the decorations of the text covered by tokens [a, b) with theirs. */
+function replaceTokens(deco: DecorationSet, doc: PMNode, dt: DocText, tokens: readonly TokenScore[], a: number, b: number): DecorationSet {
+  if (b <= a) return deco;
+  const from = textToPos(dt, tokens[a]!.start, -1);
+  const to = textToPos(dt, tokens[b - 1]!.end, 1);
+  // Keep the decorations of fresh tokens before a: a line-break marker of the token before can sit
+  // at `from` (two "\n" tokens between paragraphs share the end of the first paragraph).
+  const keep = (spec: TokenSpec) => spec.i < a && tokens[spec.i] === spec.t;
+  const old = deco.find(from, to).filter((d) => !keep(d.spec as TokenSpec) && (d.from === d.to ? d.from >= from && d.from < to : d.from < to && d.to > from));
+  return deco.remove(old).add(doc, tokenDecorations(dt, tokens, a, b));
+}
+
+function applyScores(s: ScoresState, up: ScoreUpdate, doc: PMNode): ScoresState {
+  if (up.version < s.mirror.version) return s;
+  const versionText = s.sent.get(up.version);
+  if (versionText === undefined) return s;
+  let tokens: readonly TokenScore[];
+  let fresh = s.fresh;
+  let sent = s.sent;
+  if (up.version > s.mirror.version) {
+    const keep = Math.min(up.firstChanged, s.mirror.tokens.length);
+    tokens = s.mirror.tokens.slice(0, keep);
+    fresh = Math.min(fresh, keep);
+    const pruned = new Map<number, string>();
+    for (const [v, text] of s.sent) if (v >= up.version) pruned.set(v, text);
+    sent = pruned;
+  } else if (up.from < s.mirror.tokens.length) {
+    // The engine sent this version again from an earlier token (it restarted).
+    tokens = s.mirror.tokens.slice(0, up.from);
+    fresh = Math.min(fresh, up.from);
+  } else tokens = s.mirror.tokens;
+  // Chunks arrive in order; a gap means something was lost, and its tokens cannot be indexed.
+  if (up.from === tokens.length && up.tokens.length) tokens = tokens.concat(up.tokens);
+  const mirror: Mirror = { version: up.version, tokens, tokenCount: up.tokenCount, done: up.done && tokens.length === up.tokenCount };
+
+  const valid = up.version === s.version ? tokens.length : tokensEndingBefore(tokens, commonPrefix(versionText, s.text.text), tokens.length);
+  let deco = s.deco;
+  if (up.version === s.version && mirror.done && up.tokenCount === 0) deco = DecorationSet.empty;
+  else if (valid > fresh) {
+    // Start at the token holding the character of an empty token, so its tail is complete.
+    let a = fresh;
+    while (a > 0 && tokens[a]!.text === '') a--;
+    deco = replaceTokens(deco, doc, s.text, tokens, a, valid);
+    fresh = valid;
+  }
+  const scale = colorScale(s.options.mode, tokens, s.options.theme);
+  return { ...s, sent, mirror, fresh, deco, scale };
+}
+
+function applyDocChange(s: ScoresState, tr: Transaction, config: ScoresPluginConfig): ScoresState {
+  const text = docToText(tr.doc);
+  const deco = s.deco.map(tr.mapping, tr.doc);
+  const viewport = s.viewport && { from: tr.mapping.map(s.viewport.from, -1), to: tr.mapping.map(s.viewport.to, 1) };
+  if (text.text === s.text.text) return { ...s, text, deco, viewport };
+  const x = commonPrefix(s.text.text, text.text);
+  const fresh = tokensEndingBefore(s.mirror.tokens, x, Math.min(s.fresh, s.mirror.tokens.length));
+  const version = config.nextVersion();
+  const sent = new Map(s.sent);
+  sent.set(version, text.text);
+  return { ...s, version, text, sent, fresh, deco, viewport };
+}
+
+/** Whether the whole current text is scored and shown. */
+export function allFresh(s: ScoresState): boolean {
+  return s.mirror.version === s.version && s.mirror.done && s.fresh >= s.mirror.tokenCount;
+}
+
+/** Positions at or after this show pending decorations. */
+export function freshEnd(s: ScoresState): number {
+  if (allFresh(s)) return Infinity;
+  const n = Math.min(s.fresh, s.mirror.tokens.length);
+  if (n === 0) return -1;
+  return textToPos(s.text, s.mirror.tokens[n - 1]!.end, -1);
+}
+
+const labels = new WeakMap<TokenScore, string>();
+function labelOf(spec: TokenSpec): string {
+  let l = labels.get(spec.t);
+  if (l === undefined) {
+    l = tokenLabel(spec.t, spec.tail);
+    labels.set(spec.t, l);
+  }
+  return l;
+}
+
+function markerDOM(className: string, color: string, title: string, index: string | null): () => HTMLElement {
+  return () => {
+    const el = document.createElement('span');
+    el.className = className;
+    el.style.setProperty('--c', color);
+    el.title = title;
+    if (index !== null) el.dataset.i = index;
+    el.textContent = '↵';
+    return el;
+  };
+}
+
+/** The decorations the view draws: tokens near the viewport, colored, pending ones marked. */
+export function buildDisplay(s: ScoresState, doc: PMNode): DecorationSet {
+  if (!s.options.enabled || s.deco === DecorationSet.empty) return DecorationSet.empty;
+  const range = s.viewport ?? { from: 0, to: doc.content.size };
+  const boundary = freshEnd(s);
+  const highlight = s.options.highlight;
+  const colors = new Map<TokenScore, string>();
+  const out: Decoration[] = [];
+  for (const d of s.deco.find(range.from, range.to)) {
+    const spec = d.spec as TokenSpec;
+    let color = colors.get(spec.t);
+    if (color === undefined) colors.set(spec.t, (color = s.scale(spec.t)));
+    const pending = d.from >= boundary;
+    let cls = 'tok';
+    if (pending) cls += ' pending';
+    if (spec.ws) cls += ' ws';
+    if (!pending && highlight?.has(spec.i)) cls += ' hl';
+    const index = pending ? null : String(spec.i);
+    const title = labelOf(spec);
+    if (spec.marker) {
+      cls += ' nl';
+      out.push(Decoration.widget(d.from, markerDOM(cls, color, title, index), { side: 1, key: `${cls}|${color}|${index}|${title}`, ignoreSelection: true, tok: spec, color }));
+    } else {
+      const attrs: Record<string, string> = { class: cls, style: `--c: ${color}`, title };
+      if (index !== null) attrs['data-i'] = index;
+      out.push(Decoration.inline(d.from, d.to, attrs, spec));
+    }
+  }
+  return DecorationSet.create(doc, out);
+}
+
+function withDisplay(s: ScoresState, doc: PMNode): ScoresState {
+  return { ...s, display: buildDisplay(s, doc) };
+}
+
+export function initialScoresState(doc: PMNode, config: ScoresPluginConfig): ScoresState {
+  const text = docToText(doc);
+  const version = config.nextVersion();
+  const options = { ...DEFAULT_OPTIONS, ...config.options };
+  const s: ScoresState = {
+    version,
+    text,
+    sent: new Map([[version, text.text]]),
+    mirror: NO_MIRROR,
+    fresh: 0,
+    deco: DecorationSet.empty,
+    options,
+    viewport: null,
+    scale: colorScale(options.mode, [], options.theme),
+    display: DecorationSet.empty,
+  };
+  return s;
+}
+
+export function applyScoresTransaction(s: ScoresState, tr: Transaction, config: ScoresPluginConfig): ScoresState {
+  const meta = tr.getMeta(scoresKey) as ScoresMeta | undefined;
+  if (!tr.docChanged && !meta) return s;
+  let next = tr.docChanged ? applyDocChange(s, tr, config) : s;
+  if (meta?.type === 'scores') next = applyScores(next, meta.update, tr.doc);
+  else if (meta?.type === 'options') {
+    const options = { ...next.options, ...meta.options };
+    const scale = options.mode !== next.options.mode || options.theme !== next.options.theme ? colorScale(options.mode, next.mirror.tokens, options.theme) : next.scale;
+    next = { ...next, options, scale };
+  } else if (meta?.type === 'viewport') next = { ...next, viewport: meta.viewport };
+  else if (meta?.type === 'resend') {
+    const version = config.nextVersion();
+    const sent = new Map(next.sent);
+    sent.set(version, next.text.text);
+    next = { ...next, version, sent };
+  }
+  return withDisplay(next, tr.doc);
+}
+
+/** The token at a position: the piece containing it, else one ending or a marker sitting there. */
+export function tokenAt(s: ScoresState, pos: number): { spec: TokenSpec; from: number; to: number; pending: boolean } | null {
+  const found = s.deco.find(pos, pos);
+  const pick = found.find((d) => d.from <= pos && pos < d.to) ?? found.find((d) => d.to === pos && d.from < pos) ?? found.find((d) => d.from === d.to);
+  if (!pick) return null;
+  return { spec: pick.spec as TokenSpec, from: pick.from, to: pick.to, pending: pick.from >= freshEnd(s) };
+}
+
+/** Scored tokens of the mirror that are right for the current text: [0, fresh). */
+export function freshTokens(s: ScoresState): readonly TokenScore[] {
+  return s.fresh >= s.mirror.tokens.length ? s.mirror.tokens : s.mirror.tokens.slice(0, s.fresh);
+}
+
+export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
+  return new Plugin<ScoresState>({
+    key: scoresKey,
+    state: {
+      init: (_, state) => withDisplay(initialScoresState(state.doc, config), state.doc),
+      apply: (tr, s) => applyScoresTransaction(s, tr, config),
+    },
+    props: {
+      decorations: (state) => scoresKey.getState(state)?.display,
+    },
+    view: (view) => {
+      let sentVersion = -1;
+      let frame = 0;
+      const measure = () => {
+        frame = 0;
+        if (!config.measureViewport) return;
+        const s = scoresKey.getState(view.state)!;
+        const vp = config.measureViewport(view);
+        const cur = s.viewport;
+        if (vp === cur || (vp && cur && vp.from >= cur.from && vp.to <= cur.to)) return;
+        view.dispatch(view.state.tr.setMeta(scoresKey, { type: 'viewport', viewport: vp } satisfies ScoresMeta).setMeta('addToHistory', false));
+      };
+      const schedule = () => {
+        if (!frame && typeof requestAnimationFrame === 'function') frame = requestAnimationFrame(measure);
+      };
+      const update = (v: EditorView, prev: EditorState | null) => {
+        const s = scoresKey.getState(v.state)!;
+        if (s.version !== sentVersion) {
+          sentVersion = s.version;
+          config.onText?.(s.version, s.text.text);
+        }
+        if (!prev || prev.doc !== v.state.doc) schedule();
+        config.onUpdate?.(s, v);
+      };
+      update(view, null);
+      return {
+        update: (v, prev) => update(v, prev),
+        destroy: () => {
+          if (frame) cancelAnimationFrame(frame);
+        },
+      };
+    },
+  });
+}
+
+/** A transaction that hands a chunk of scores to the plugin (not an undoable change). */
+export function scoresTransaction(state: EditorState, update: ScoreUpdate): Transaction {
+  return state.tr.setMeta(scoresKey, { type: 'scores', update } satisfies ScoresMeta).setMeta('addToHistory', false);
+}
+
+export function optionsTransaction(state: EditorState, options: Partial<DisplayOptions>): Transaction {
+  return state.tr.setMeta(scoresKey, { type: 'options', options } satisfies ScoresMeta).setMeta('addToHistory', false);
+}
+
+/** A transaction that makes the plugin send the current text again as a new version. */
+export function resendTransaction(state: EditorState): Transaction {
+  return state.tr.setMeta(scoresKey, { type: 'resend' } satisfies ScoresMeta).setMeta('addToHistory', false);
+}
