@@ -57,9 +57,12 @@ let recovery: RecoveryStore;
 let quitting = false;
 let ready = false;
 
-function fileArgs(argv: string[]): string[] {
-  // argv: [electron, (app path when unpackaged), ...]; flags start with '-'.
-  return argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-') && a !== '.' && !/\.(js|cjs|mjs)$/.test(a)).map((a) => resolve(a));
+/** Files named in a command line: [electron, (app path when unpackaged), ...files]; flags start with '-'. */
+function fileArgs(argv: string[], cwd = process.cwd()): string[] {
+  return argv
+    .slice(app.isPackaged ? 1 : 2)
+    .filter((a) => !a.startsWith('-') && a !== '.' && !/\.(js|cjs|mjs)$/.test(a))
+    .map((a) => resolve(cwd, a));
 }
 
 if (!app.requestSingleInstanceLock()) {
@@ -68,7 +71,7 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   pendingOpens.push(...fileArgs(process.argv));
   app.on('second-instance', (_e, argv, cwd) => {
-    const files = argv.slice(1).filter((a) => !a.startsWith('-') && a !== '.' && !/\.(js|cjs|mjs)$/.test(a)).map((a) => resolve(cwd, a));
+    const files = fileArgs(argv, cwd);
     if (files.length) void openPaths(files);
     else focusAnyWindow();
   });
