@@ -104,7 +104,7 @@ test('export: the editor builds it, reports its error, or lets main build it', a
   assert.deepEqual(sent.exports.at(-1), [1, { unsupported: true }]);
   c1!.disconnect();
 
-  const rich = Object.assign(fakeEditor(), { exportAnnotatedHtml: async (title: string) => (title === 'bad' ? Promise.reject(new Error('no scores yet')) : `<title>${title}</title>`) });
+  const rich = Object.assign(fakeEditor(), { exportHtml: async (title?: string) => (title === 'bad' ? Promise.reject(new Error('no scores yet')) : `<title>${title}</title>`) });
   const c2 = await connectShell(rich, {}, shell);
   push('export', { requestId: 2, title: 'draft' });
   push('export', { requestId: 3, title: 'bad' });
@@ -129,6 +129,19 @@ test('a dropped file goes to the shell; a text drag is left to the editor', asyn
   assert.deepEqual(sent.dropped, [file]);
   conn!.disconnect();
   assert.equal(windowListeners.has('drop'), false);
+});
+
+test("theme and notices reach the editor's own setTheme and showNotice", async () => {
+  const seen: string[] = [];
+  const editor = Object.assign(fakeEditor(), { setTheme: (dark: boolean) => seen.push(`dark=${dark}`), showNotice: (n: { message: string }) => seen.push(n.message) });
+  const { shell, push } = fakeShell({ text: 'x', format: 'markdown', state, theme, recoveredFrom: '2025-01-02T03:04:05.000Z' });
+  const conn = await connectShell(editor, {}, shell);
+  assert.equal(seen[0], 'dark=true');
+  assert.match(seen[1]!, /^Restored unsaved work from /);
+  push('theme', { source: 'light', dark: false });
+  push('notice', { level: 'error', message: 'autosave failed: the disk is full' });
+  assert.deepEqual(seen.slice(2), ['dark=false', 'autosave failed: the disk is full']);
+  conn!.disconnect();
 });
 
 test('without a shell (the web page) nothing is connected', async () => {

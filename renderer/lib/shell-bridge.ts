@@ -20,7 +20,11 @@ export interface ShellEditor {
   /** Loads text as plain paragraphs (no Markdown parsing), for .txt files. Falls back to setMarkdown. */
   setPlainText?(text: string): void;
   /** The annotated HTML of the current draft (common/export-html.ts), with the editor's scores and view. Without it main builds the export itself. */
-  exportAnnotatedHtml?(title: string): Promise<string>;
+  exportHtml?(title?: string): Promise<string>;
+  /** Dark or light colors; called with the shell's theme. */
+  setTheme?(dark: boolean): void;
+  /** Shows a one-line message (save problems, restored work, failed drops) unless `hooks.onNotice` is given. */
+  showNotice?(notice: Notice): void;
 }
 
 export interface ShellHooks {
@@ -67,6 +71,12 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
   const offs: (() => void)[] = [];
 
   const content = () => (format === 'text' ? editor.getPlainText() : editor.getMarkdown());
+  const notice = (n: Notice) => (hooks.onNotice ? hooks.onNotice(n) : editor.showNotice?.(n));
+  const theme = (t: ThemeState) => {
+    applyTheme(t);
+    editor.setTheme?.(t.dark);
+    hooks.onTheme?.(t);
+  };
 
   const load = (doc: ShellDocument) => {
     format = doc.format;
@@ -78,12 +88,10 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
       loading = false;
     }
     loadedAs = { text: doc.text, normalized: content() };
-    applyTheme(doc.theme);
-    hooks.onTheme?.(doc.theme);
+    theme(doc.theme);
     hooks.onState?.(doc.state);
-    if (doc.recoveredFrom) {
-      hooks.onNotice?.({ level: 'info', message: `Restored unsaved work from ${new Date(doc.recoveredFrom).toLocaleString()}.` });
-    }
+    if (doc.recoveredFrom) notice({ level: 'info', message: `Restored unsaved work from ${new Date(doc.recoveredFrom).toLocaleString()}.` });
+    else if (doc.state.problem) notice({ level: 'warning', message: doc.state.problem });
     hooks.onDocument?.(doc);
   };
 
@@ -102,19 +110,16 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
   offs.push(
     shell.on('flush', ({ requestId }) => shell.provideContent(requestId, content())),
     shell.on('export', ({ requestId, title }) => {
-      if (!editor.exportAnnotatedHtml) return shell.provideExport(requestId, { unsupported: true });
-      editor.exportAnnotatedHtml(title).then(
+      if (!editor.exportHtml) return shell.provideExport(requestId, { unsupported: true });
+      editor.exportHtml(title).then(
         (html) => shell.provideExport(requestId, { html }),
         (e: Error) => shell.provideExport(requestId, { error: e.message }),
       );
     }),
     shell.on('document', load),
     shell.on('state', (s) => hooks.onState?.(s)),
-    shell.on('notice', (n) => hooks.onNotice?.(n)),
-    shell.on('theme', (t) => {
-      applyTheme(t);
-      hooks.onTheme?.(t);
-    }),
+    shell.on('notice', notice),
+    shell.on('theme', theme),
   );
 
   // A file dropped anywhere on the window opens (in this window if it is empty, else a new one);
@@ -130,7 +135,7 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
     e.preventDefault();
     e.stopPropagation();
     for (const file of e.dataTransfer!.files) {
-      shell.openDroppedFile(file).catch((err: Error) => hooks.onNotice?.({ level: 'error', message: err.message }));
+      shell.openDroppedFile(file).catch((err: Error) => notice({ level: 'error', message: err.message }));
     }
   };
   window.addEventListener('dragover', onDragOver, true);
