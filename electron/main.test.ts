@@ -103,6 +103,9 @@ test('the first window is locked down and loads the app from app://', () => {
   assert.equal(recorded.sandboxEnabled, true);
   assert.deepEqual(recorded.privilegedSchemes, [{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } }]);
   assert.equal(win!.title, 'Untitled — Likely');
+  let prevented = false;
+  win!.emit('page-title-updated', { preventDefault: () => (prevented = true) }, 'Likely');
+  assert.ok(prevented, "the page's <title> does not replace the document title");
   assert.ok(recorded.blockedUrls.includes('https://*/*') && recorded.blockedUrls.includes('http://*/*'), 'remote requests are cancelled');
 });
 

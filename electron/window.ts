@@ -86,6 +86,8 @@ export class DocumentWindow {
     this.engine = new WindowEngine(deps.engineOptions(), (event, data) => this.sendEngine(event, data));
 
     this.win.once('ready-to-show', () => this.win.show());
+    // The title is the document's (set by main); the page's <title> must not replace it.
+    this.win.on('page-title-updated', (e) => e.preventDefault());
     this.win.on('close', (e) => this.onClose(e));
     this.win.on('closed', () => {
       this.session.close();
