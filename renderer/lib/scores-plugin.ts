@@ -74,7 +74,7 @@ export interface ScoresState {
 }
 
 export type ScoresMeta =
-  | { type: 'scores'; update: ScoreUpdate }
+  | { type: 'scores'; update: ScoreUpdate | readonly ScoreUpdate[] }
   | { type: 'options'; options: Partial<DisplayOptions> }
   | { type: 'viewport'; viewport: { from: number; to: number } | null }
   /** Send the same text again as a new version (the engine lost its state, e.g. a reconnect). */
@@ -89,11 +89,15 @@ export interface ScoresPluginConfig {
   onText?: (version: number, text: string) => void;
   /** Called by the plugin view after every state update (status bar, stats). */
   onUpdate?: (state: ScoresState, view: EditorView) => void;
-  /** Measures the range to draw (positions near the viewport); null draws everything. */
+  /** The range of positions visible on screen (the plugin draws that plus a margin); null draws everything. */
   measureViewport?: (view: EditorView) => { from: number; to: number } | null;
   options?: Partial<DisplayOptions>;
 }
 
+/** Documents up to this many positions are drawn whole; larger ones near the viewport only. */
+const SMALL_DOCUMENT = 4000;
+/** Positions drawn beyond each edge of the visible range (at least). */
+const VIEWPORT_MARGIN = 3000;
 const DEFAULT_OPTIONS: DisplayOptions = { mode: 'logprob', theme: 'light', enabled: true, highlight: null };
 const NO_MIRROR: Mirror = { version: -1, tokens: [], tokenCount: 0, done: false };
 
@@ -123,8 +127,8 @@ function tokenDecorations(dt: DocText, tokens: readonly TokenScore[], a: number,
     while (j < tokens.length && tokens[j]!.text === '') j++;
     const spec: TokenSpec = { i, t };
     if (j > i + 1) spec.tail = tokens.slice(i + 1, j);
-    if (t.text !== '' && t.text.trim() === '') spec.ws = true;
     const place = placeToken(dt, t.start, t.end);
+    if (place.pieces.length && t.text.trim() === '') spec.ws = true;
     for (const p of place.pieces) out.push(Decoration.inline(p.from, p.to, {}, spec));
     if (place.marker !== null) out.push(Decoration.widget(place.marker, placeholderWidget, { ...spec, marker: true, side: 1 }));
   }
@@ -286,7 +290,11 @@ export function applyScoresTransaction(s: ScoresState, tr: Transaction, config: 
   const meta = tr.getMeta(scoresKey) as ScoresMeta | undefined;
   if (!tr.docChanged && !meta) return s;
   let next = tr.docChanged ? applyDocChange(s, tr, config) : s;
-  if (meta?.type === 'scores') next = applyScores(next, meta.update, tr.doc);
+  if (meta?.type === 'scores') {
+    const updates = Array.isArray(meta.update) ? meta.update : [meta.update as ScoreUpdate];
+    for (const up of updates) next = applyScores(next, up, tr.doc);
+    if (updates.length > 1) next = { ...next, scale: colorScale(next.options.mode, next.mirror.tokens, next.options.theme) };
+  }
   else if (meta?.type === 'options') {
     const options = { ...next.options, ...meta.options };
     const scale = options.mode !== next.options.mode || options.theme !== next.options.theme ? colorScale(options.mode, next.mirror.tokens, options.theme) : next.scale;
@@ -329,23 +337,32 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
       let frame = 0;
       const measure = () => {
         frame = 0;
-        if (!config.measureViewport) return;
         const s = scoresKey.getState(view.state)!;
-        const vp = config.measureViewport(view);
-        const cur = s.viewport;
-        if (vp === cur || (vp && cur && vp.from >= cur.from && vp.to <= cur.to)) return;
-        view.dispatch(view.state.tr.setMeta(scoresKey, { type: 'viewport', viewport: vp } satisfies ScoresMeta).setMeta('addToHistory', false));
+        const size = view.state.doc.content.size;
+        const visible = size > SMALL_DOCUMENT && config.measureViewport ? config.measureViewport(view) : null;
+        let want: { from: number; to: number } | null = null;
+        if (visible) {
+          if (s.viewport && visible.from >= s.viewport.from && visible.to <= s.viewport.to) return;
+          const margin = Math.max(VIEWPORT_MARGIN, 2 * (visible.to - visible.from));
+          want = { from: Math.max(0, visible.from - margin), to: Math.min(size, visible.to + margin) };
+        } else if (s.viewport === null) return;
+        view.dispatch(view.state.tr.setMeta(scoresKey, { type: 'viewport', viewport: want } satisfies ScoresMeta).setMeta('addToHistory', false));
       };
       const schedule = () => {
-        if (!frame && typeof requestAnimationFrame === 'function') frame = requestAnimationFrame(measure);
+        if (!frame) frame = requestAnimationFrame(measure);
       };
+      const hasWindow = typeof window !== 'undefined';
+      if (hasWindow) {
+        window.addEventListener('scroll', schedule, { capture: true, passive: true });
+        window.addEventListener('resize', schedule);
+      }
       const update = (v: EditorView, prev: EditorState | null) => {
         const s = scoresKey.getState(v.state)!;
         if (s.version !== sentVersion) {
           sentVersion = s.version;
           config.onText?.(s.version, s.text.text);
         }
-        if (!prev || prev.doc !== v.state.doc) schedule();
+        if (hasWindow && (!prev || prev.doc !== v.state.doc)) schedule();
         config.onUpdate?.(s, v);
       };
       update(view, null);
@@ -353,14 +370,18 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
         update: (v, prev) => update(v, prev),
         destroy: () => {
           if (frame) cancelAnimationFrame(frame);
+          if (hasWindow) {
+            window.removeEventListener('scroll', schedule, { capture: true });
+            window.removeEventListener('resize', schedule);
+          }
         },
       };
     },
   });
 }
 
-/** A transaction that hands a chunk of scores to the plugin (not an undoable change). */
-export function scoresTransaction(state: EditorState, update: ScoreUpdate): Transaction {
+/** A transaction that hands chunks of scores to the plugin (not an undoable change). */
+export function scoresTransaction(state: EditorState, update: ScoreUpdate | readonly ScoreUpdate[]): Transaction {
   return state.tr.setMeta(scoresKey, { type: 'scores', update } satisfies ScoresMeta).setMeta('addToHistory', false);
 }
 

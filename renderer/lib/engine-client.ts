@@ -1,0 +1,126 @@
+/**
+ * The renderer's engine client: the Electron preload bridge (`window.likelyEngine`) when present,
+ * else a WebSocket to the local web server that served this page (`npm run serve`). Both implement
+ * `EngineClient` from common/api.ts, so nothing else in the renderer knows which one it talks to.
+ */
+import type { EngineClient, EngineEvents, EngineStatus, MethodName, ParamsOf, ResultOf, WireMessage } from '../../common/api.ts';
+
+declare global {
+  interface Window {
+    likelyEngine?: EngineClient;
+  }
+}
+
+/** Close code the server uses when another tab took over the engine. */
+export const CLOSE_REPLACED = 4000;
+const MAX_BACKOFF_MS = 5000;
+
+type Listener = (data: unknown) => void;
+
+/** EngineClient over a WebSocket speaking WireMessage; reconnects after a lost connection. */
+export class WebSocketEngineClient implements EngineClient {
+  private socket: WebSocket | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly listeners = new Map<keyof EngineEvents, Set<Listener>>();
+  /** Calls made while connecting; updates are coalesced to the newest. */
+  private queue: WireMessage[] = [];
+  private backoff = 250;
+  private stopped = false;
+
+  constructor(private readonly url: string) {
+    this.connect();
+  }
+
+  private connect(): void {
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.backoff = 250;
+      const queued = this.queue;
+      this.queue = [];
+      for (const msg of queued) socket.send(JSON.stringify(msg));
+    };
+    socket.onmessage = (e) => {
+      let msg: WireMessage;
+      try {
+        msg = JSON.parse(String(e.data)) as WireMessage;
+      } catch {
+        return;
+      }
+      if (msg.kind === 'result') {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (msg.error !== undefined) p.reject(new Error(msg.error));
+        else p.resolve(msg.result);
+      } else if (msg.kind === 'event') this.emit(msg.event, msg.data);
+    };
+    socket.onclose = (e) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      for (const p of this.pending.values()) p.reject(new Error('lost the connection to the engine'));
+      this.pending.clear();
+      if (this.stopped) return;
+      if (e.code === CLOSE_REPLACED) {
+        this.stopped = true;
+        this.emitStatus({ state: 'error', message: e.reason || 'The editor was opened in another tab; this one is disconnected.' });
+        return;
+      }
+      this.emitStatus({ state: 'restarting', message: 'Lost the connection to the engine server; reconnecting…' });
+      setTimeout(() => this.stopped || this.connect(), this.backoff);
+      this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+    };
+  }
+
+  private emitStatus(status: EngineStatus): void {
+    this.emit('status', status);
+  }
+
+  private emit(event: keyof EngineEvents, data: unknown): void {
+    for (const l of this.listeners.get(event) ?? []) l(data);
+  }
+
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    if (this.stopped) return Promise.reject(new Error('disconnected from the engine'));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const msg: WireMessage = { kind: 'call', id, method, params };
+      if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+      else {
+        if (method === 'update') {
+          // Only the newest text matters; older queued updates resolve as superseded.
+          this.queue = this.queue.filter((m) => {
+            if (m.kind === 'call' && m.method === 'update') {
+              this.pending.get(m.id)?.resolve(undefined);
+              this.pending.delete(m.id);
+              return false;
+            }
+            return true;
+          });
+        }
+        this.queue.push(msg);
+      }
+    });
+  }
+
+  on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as Listener);
+    return () => set.delete(listener as Listener);
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.socket?.close();
+  }
+}
+
+/** The engine of this page: the Electron bridge when the preload exposed one, else the local server's WebSocket. */
+export function connectEngine(win: Window = window): { client: EngineClient; transport: 'electron' | 'websocket' } {
+  if (win.likelyEngine) return { client: win.likelyEngine, transport: 'electron' };
+  const scheme = win.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return { client: new WebSocketEngineClient(`${scheme}//${win.location.host}/engine`), transport: 'websocket' };
+}
