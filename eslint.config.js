@@ -2,6 +2,7 @@
 // DOM code, the renderer never imports Node, and exactly one file imports onnxruntime-node.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'net', 'http', 'https', 'crypto', 'stream', 'url', 'util', 'events', 'zlib'];
 const ORT_ONLY_FILE = 'models/src/ort.ts';
@@ -21,6 +22,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [ort] }],
     },
   },
+  { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   { files: ['models/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui] }] } },
   { files: [ORT_ONLY_FILE], rules: { 'no-restricted-imports': ['error', { patterns: [electron, ui] }] } },
   { files: ['common/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, node] }] } },

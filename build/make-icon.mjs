@@ -1,7 +1,6 @@
 // Draws the app icon (build/icon.png, 1024×1024 RGBA) with no dependencies: a light rounded
 // square with rows of "token" pills colored like the editor colors tokens, green (expected) to
 // red (surprising). Deterministic; run `node build/make-icon.mjs` after changing it.
-/* global process, console, Buffer, URL */
 import { writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 

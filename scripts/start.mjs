@@ -1,7 +1,6 @@
 // `npm start`: the desktop app where an Electron binary can run; otherwise one line saying why,
 // then the same app as a local web page (`npm run serve`). Never triggers the electron package's
 // binary download (it cannot work offline): electron/electron-binary.ts has the same check.
-/* global process, console */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
