@@ -1,0 +1,429 @@
+// The editor in Debian's Chromium against the real `serve` (engine process, embedded model):
+// typed text gets one colored span per token whose colors equal `likely score --json` through
+// colorScale; an edit in the middle re-scores from the edit only; the popover shows the token's
+// numbers and the top-10; modes, dark theme and coloring off switch; undo restores text and
+// colors; the stats panel matches common/stats.ts and highlights; foreign origins are refused.
+// Screenshots go to e2e/artifacts/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, get, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright';
+import WebSocket from 'ws';
+import type { TokenScore } from '../common/api.ts';
+import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
+import { formatProbability } from '../common/export-html.ts';
+import { rankBucketCounts } from '../common/stats.ts';
+import './page-globals.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, watchErrors, type Served } from './web-harness.ts';
+
+interface ScoreJson {
+  model: string;
+  device: string;
+  perplexity: number;
+  tokens: TokenScore[];
+}
+
+const WAIT = { timeout: 60_000 };
+let served: Served;
+let browser: Browser;
+let dir: string;
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'likely-editor-'));
+  ensureRendererBuilt();
+  served = await startServe();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function score(text: string): ScoreJson {
+  const file = join(dir, `doc-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(file, text);
+  const r = spawnSync('npm', ['run', '--silent', 'likely', '--', 'score', file, '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as ScoreJson;
+}
+
+interface Opened {
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+}
+
+async function open(): Promise<Opened> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(served.url);
+  await page.waitForSelector('.ProseMirror', WAIT);
+  await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
+  return { context, page, errors };
+}
+
+async function close(o: Opened): Promise<void> {
+  await o.context.close();
+  assert.deepEqual(o.errors, [], 'no console errors (CSP violations included)');
+}
+
+/** Waits until every token of the current text is scored and drawn. */
+async function scored(page: Page): Promise<void> {
+  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.tok.pending').length === 0, null, WAIT);
+}
+
+async function typeDraft(page: Page, paragraphs: string[]): Promise<string> {
+  await page.click('.ProseMirror');
+  for (let i = 0; i < paragraphs.length; i++) {
+    if (i > 0) await page.keyboard.press('Enter');
+    await page.keyboard.type(paragraphs[i]!);
+  }
+  await scored(page);
+  return page.evaluate(() => window.likelyEditor!.getPlainText());
+}
+
+interface DomToken {
+  i: number;
+  text: string;
+  marker: boolean;
+  color: string;
+  title: string;
+  classes: string;
+}
+
+/** Token elements in the editor grouped by data-i: text of their pieces, computed background. */
+function domTokens(page: Page): Promise<DomToken[]> {
+  return page.$$eval('.ProseMirror [data-i]', (els) => {
+    const byIndex = new Map<number, DomToken>();
+    for (const el of els as HTMLElement[]) {
+      const i = Number(el.dataset.i);
+      const marker = el.classList.contains('nl');
+      const t = byIndex.get(i);
+      if (t) t.text += marker ? '' : el.textContent;
+      else byIndex.set(i, { i, text: marker ? '' : (el.textContent ?? ''), marker, color: getComputedStyle(el).backgroundColor, title: el.title, classes: el.className });
+    }
+    return [...byIndex.values()].sort((a, b) => a.i - b.i);
+  });
+}
+
+/** Colors as the browser computes them, to compare with getComputedStyle. */
+function computed(page: Page, colors: string[]): Promise<string[]> {
+  return page.evaluate((list) => {
+    const probe = document.createElement('span');
+    document.body.append(probe);
+    const out = list.map((c) => {
+      probe.style.backgroundColor = c;
+      return getComputedStyle(probe).backgroundColor;
+    });
+    probe.remove();
+    return out;
+  }, colors);
+}
+
+/**
+ * The label carries the token's probability and rank. The editor's scores come from incremental
+ * runs (KV cache) and the CLI's from one full pass, which differ by float rounding (~1e-5 nats), so
+ * a rank among near-tied logits may move by a few places and a rounded probability by one digit.
+ */
+function assertLabel(d: DomToken, t: TokenScore): void {
+  const m = /probability ([\d.,]+)%, rank ([\d,]+)/.exec(d.title);
+  assert.ok(m, `token ${d.i} label has probability and rank: ${d.title}`);
+  const pct = Number(m[1]!.replace(/,/g, ''));
+  const rank = Number(m[2]!.replace(/,/g, ''));
+  // Shown with two significant digits (or whole percents): within 6% of the CLI's probability.
+  assert.ok(Math.abs(Math.log(pct / 100) - t.logprob) <= 0.06, `token ${d.i} probability ${pct}% vs CLI ${formatProbability(t.logprob)}: ${d.title}`);
+  assert.ok(Math.abs(rank - t.rank) <= Math.max(3, t.rank * 0.002), `token ${d.i} rank ${rank} vs CLI ${t.rank}: ${d.title}`);
+}
+
+/** Equal up to one step per channel: incremental vs full-pass float rounding can cross a rounding edge. */
+function assertSameColor(actual: string, expected: string, message: string): void {
+  const channels = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+  const [a, e] = [channels(actual), channels(expected)];
+  assert.ok(a.length === e.length && a.length >= 3 && a.every((v, i) => Math.abs(v - e[i]!) <= 1), `${message}: ${actual} vs ${expected}`);
+}
+
+/** Every token of the CLI's scoring is drawn once, on its text, in its color. */
+async function assertMatchesCli(page: Page, cli: ScoreJson, mode: ColorMode = 'logprob', theme: Theme = 'light'): Promise<DomToken[]> {
+  const dom = await domTokens(page);
+  const shownIdx = cli.tokens.flatMap((t, i) => (t.text === '' ? [] : [i]));
+  assert.deepEqual(
+    dom.map((d) => d.i),
+    shownIdx,
+    'one element (or group of pieces) per token with text',
+  );
+  const want = await computed(page, cli.tokens.map(colorScale(mode, cli.tokens, theme)));
+  for (const d of dom) {
+    const t = cli.tokens[d.i]!;
+    if (d.marker) assert.match(t.text, /^\n+$/, `token ${d.i} is a line break`);
+    else assert.equal(d.text, t.text.replace(/\n/g, ''), `token ${d.i} text`);
+    assertSameColor(d.color, want[d.i]!, `token ${d.i} (${JSON.stringify(t.text)}) color in ${mode}/${theme}`);
+    assertLabel(d, t);
+  }
+  return dom;
+}
+
+const DRAFT = ['The quick brown fox jumps over the lazy dog near the river bank.', 'A café serves 日本語 tea 🍵 to the people who walk by every morning.'];
+
+test('typing colors every token exactly like `likely score`, with the numbers in labels and the status bar', { timeout: 240_000 }, async () => {
+  const o = await open();
+  const text = await typeDraft(o.page, DRAFT);
+  assert.equal(text, DRAFT.join('\n\n'));
+  const cli = score(text);
+  assert.ok(cli.tokens.some((t) => t.text === ''), 'the draft has a token that is part of a character');
+  await assertMatchesCli(o.page, cli);
+  const status = await o.page.locator('.statusbar').innerText();
+  assert.match(status, new RegExp(`${cli.tokens.length} tokens`));
+  assert.match(status, /\d+ words/);
+  assert.ok(status.includes(cli.model), `model name in status: ${status}`);
+  assert.ok(status.includes(cli.device === 'cpu' ? 'CPU' : 'GPU'), 'device in status');
+  const ppl = Number((/perplexity ([\d,.]+)/.exec(status)?.[1] ?? 'NaN').replace(/,/g, ''));
+  assert.ok(Math.abs(ppl - cli.perplexity) / cli.perplexity < 0.01, `perplexity ${ppl} vs ${cli.perplexity}`);
+  // The Markdown of the typed draft round-trips to the same text.
+  const md = await o.page.evaluate(() => window.likelyEditor!.getMarkdown());
+  assert.equal(md, DRAFT.join('\n\n') + '\n');
+  await o.page.screenshot({ path: join(ARTIFACTS, 'editor-main.png') });
+  await close(o);
+});
+
+test('an edit in the middle re-scores from the edit on: tokens before it are never touched', { timeout: 240_000 }, async () => {
+  const o = await open();
+  // Rank colors do not depend on the rest of the document, so an untouched token keeps its element and attributes.
+  await o.page.click('[data-mode="rank"]');
+  const paragraphs = ['First paragraph stays exactly as it was.', 'Second paragraph gets a new word here.', 'Third paragraph follows the edit.'];
+  await typeDraft(o.page, paragraphs);
+  const chunks: { version: number; firstChanged: number; from: number; count: number; tokenCount: number }[] = [];
+  const watched = await o.page.evaluate(() => {
+    // Watch every change of the first paragraph's token elements, and which texts turn pending.
+    const w = window as unknown as { __mutated: Set<string>; __pending: Set<string> };
+    w.__mutated = new Set();
+    w.__pending = new Set();
+    const firstPara = document.querySelector('.ProseMirror > p')!;
+    for (const el of firstPara.querySelectorAll<HTMLElement>('[data-i]')) (el as HTMLElement & { __orig?: string }).__orig = el.dataset.i;
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as HTMLElement & { __orig?: string };
+        if (el.__orig !== undefined || firstPara.contains(el)) w.__mutated.add(el.__orig ?? el.nodeName);
+        if (el.classList?.contains('pending')) w.__pending.add(el.textContent ?? '');
+      }
+    }).observe(document.querySelector('.ProseMirror')!, { attributes: true, subtree: true, childList: true, characterData: true });
+    return firstPara.querySelectorAll('[data-i]').length;
+  });
+  assert.ok(watched > 5);
+  // The chunks of scores the page receives for the edit.
+  await o.page.evaluate(() => {
+    const w = window as unknown as { __chunks: unknown[]; likelyEditorState: { engine: { on: (e: string, f: (d: unknown) => void) => void } } };
+    w.__chunks = [];
+    w.likelyEditorState.engine.on('scores', (d) => w.__chunks.push(d));
+  });
+  // Click right after "new" in the second paragraph and type a word.
+  const target = await o.page.evaluateHandle(() => {
+    const p = document.querySelectorAll('.ProseMirror > p')[1]!;
+    const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const k = n.textContent!.indexOf('new');
+      if (k >= 0) return { node: n, offset: k + 3 };
+    }
+    throw new Error('no "new" in the second paragraph');
+  });
+  await o.page.evaluate((t) => {
+    const { node, offset } = t as unknown as { node: Text; offset: number };
+    const sel = window.getSelection()!;
+    sel.collapse(node, offset);
+  }, target);
+  await o.page.keyboard.type(' shiny');
+  await scored(o.page);
+  const text = await o.page.evaluate(() => window.likelyEditor!.getPlainText());
+  assert.equal(text, [paragraphs[0], 'Second paragraph gets a new shiny word here.', paragraphs[2]].join('\n\n'));
+  const cli = score(text);
+  await assertMatchesCli(o.page, cli, 'rank');
+  const editAt = text.indexOf(' shiny');
+  const tokensBeforeEdit = cli.tokens.filter((t) => t.end < editAt).length;
+  const result = await o.page.evaluate(() => {
+    const w = window as unknown as { __mutated: Set<string>; __pending: Set<string>; __chunks: { version: number; firstChanged: number; from: number; tokens: unknown[]; tokenCount: number }[] };
+    return { mutated: [...w.__mutated], pending: [...w.__pending], chunks: w.__chunks.map((c) => ({ version: c.version, firstChanged: c.firstChanged, from: c.from, count: c.tokens.length, tokenCount: c.tokenCount })) };
+  });
+  chunks.push(...result.chunks);
+  assert.deepEqual(result.mutated, [], 'no token element of the first paragraph changed');
+  assert.ok(result.pending.some((t) => t.includes('paragraph') || t.includes('follows') || t.includes('word')), `tokens after the edit were shown pending: ${result.pending.join('|')}`);
+  assert.ok(chunks.length > 0);
+  for (const c of chunks) {
+    assert.ok(c.firstChanged >= tokensBeforeEdit - 1, `version ${c.version} re-scored from token ${c.firstChanged}, the edit is after token ${tokensBeforeEdit}`);
+    assert.ok(c.from >= c.firstChanged);
+  }
+  const rescored = chunks.filter((c) => c.version === chunks[chunks.length - 1]!.version).reduce((n, c) => n + c.count, 0);
+  assert.ok(rescored < cli.tokens.length - tokensBeforeEdit + 2, `only the tokens from the edit on were sent again (${rescored} of ${cli.tokens.length})`);
+  await close(o);
+});
+
+test('click or Alt+Enter opens the popover with the numbers and the top-10; Escape closes it', { timeout: 240_000 }, async () => {
+  const o = await open();
+  const text = await typeDraft(o.page, ['She opened the door and looked outside at the garden.']);
+  const cli = score(text);
+  const idx = cli.tokens.findIndex((t) => t.text === ' door');
+  const t = cli.tokens[idx]!;
+  await o.page.click(`.ProseMirror [data-i="${idx}"]`);
+  await o.page.waitForSelector('.popover .predictions li', WAIT);
+  const pop = o.page.locator('.popover');
+  assert.equal(await pop.locator('.token').innerText(), '␣door');
+  assert.equal(await pop.locator('[data-field="probability"]').innerText(), formatProbability(t.logprob));
+  assert.equal(await pop.locator('[data-field="rank"]').innerText(), t.rank.toLocaleString('en-US'));
+  assert.equal(await pop.locator('[data-field="entropy"]').innerText(), `${t.entropy.toFixed(2)} nats`);
+  const preds = await pop.locator('.predictions li').evaluateAll((lis) => lis.map((li) => ({ text: li.querySelector('code')!.textContent!, p: li.querySelector('.p')!.textContent!, actual: li.classList.contains('actual') })));
+  assert.equal(preds.length, 10);
+  const pct = (s: string) => Number(s.replace('%', ''));
+  for (let k = 1; k < preds.length; k++) assert.ok(pct(preds[k - 1]!.p) >= pct(preds[k]!.p), 'predictions in order of probability');
+  if (t.rank <= 10) {
+    assert.equal(preds.findIndex((p) => p.actual), t.rank - 1, 'the actual token is at its rank');
+    assert.equal(preds[t.rank - 1]!.p, formatProbability(t.logprob));
+  } else {
+    assert.ok(preds.every((p) => !p.actual));
+    assert.ok(pct(preds[9]!.p) >= pct(formatProbability(t.logprob)), 'the tenth prediction is at least as likely as the token (rank > 10)');
+  }
+  await o.page.waitForSelector('.popover .suggestions, .popover h3 + p.muted:not(:has-text("Searching"))', WAIT).catch(() => {});
+  await o.page.screenshot({ path: join(ARTIFACTS, 'editor-popover.png') });
+  await o.page.keyboard.press('Escape');
+  await o.page.waitForSelector('.popover', { state: 'detached', ...WAIT });
+  // Keyboard: caret into " garden" and Alt+Enter; focus moves into the popover; Escape returns it.
+  const g = cli.tokens.findIndex((x) => x.text === ' garden');
+  await o.page.evaluate((i) => {
+    const el = document.querySelector(`.ProseMirror [data-i="${i}"]`)!.firstChild!;
+    window.getSelection()!.collapse(el, 3);
+  }, g);
+  await o.page.keyboard.press('Alt+Enter');
+  await o.page.waitForSelector('.popover .predictions li', WAIT);
+  assert.equal(await o.page.locator('.popover .token').innerText(), '␣garden');
+  assert.ok(await o.page.evaluate(() => document.activeElement?.classList.contains('popover')), 'focus is in the popover');
+  await o.page.keyboard.press('Escape');
+  await o.page.waitForSelector('.popover', { state: 'detached', ...WAIT });
+  assert.ok(await o.page.evaluate(() => document.activeElement?.classList.contains('ProseMirror')), 'focus back in the editor');
+  await close(o);
+});
+
+test('modes, dark theme and coloring off switch the colors; the legend follows', { timeout: 240_000 }, async () => {
+  const o = await open();
+  const text = await typeDraft(o.page, ['Colors change with the mode you pick in the toolbar.', 'Rank buckets, entropy and log-probability each tell something.']);
+  const cli = score(text);
+  for (const mode of ['rank', 'entropy', 'logprob'] as const) {
+    await o.page.click(`[data-mode="${mode}"]`);
+    await assertMatchesCli(o.page, cli, mode);
+    const legend = await o.page.locator('.legend').innerText();
+    assert.ok(mode === 'rank' ? legend.includes('top 1,000') : mode === 'entropy' ? legend.includes('unsure') : legend.includes('surprising'), `legend for ${mode}: ${legend}`);
+    if (mode === 'rank') await o.page.screenshot({ path: join(ARTIFACTS, 'editor-rank.png') });
+  }
+  await o.page.click('button:has-text("Dark")');
+  await assertMatchesCli(o.page, cli, 'logprob', 'dark');
+  await o.page.screenshot({ path: join(ARTIFACTS, 'editor-dark.png') });
+  await o.page.click('button:has-text("Light")');
+  await o.page.locator('.switch input').uncheck();
+  assert.equal(await o.page.locator('.ProseMirror .tok').count(), 0);
+  assert.match(await o.page.locator('.legend').innerText(), /Colors are off/);
+  await o.page.locator('.switch input').check();
+  await assertMatchesCli(o.page, cli);
+  await close(o);
+});
+
+test('undo restores the text and its colors; redo brings the edit back', { timeout: 240_000 }, async () => {
+  const o = await open();
+  const original = await typeDraft(o.page, ['Undo is the most important command in any editor.']);
+  const cli = score(original);
+  const colors = (await assertMatchesCli(o.page, cli)).map((d) => d.color);
+  await o.page.keyboard.press('End');
+  await o.page.waitForTimeout(600); // a new undo group
+  await o.page.keyboard.type(' Really surprising words: zebra quantum marmalade.');
+  await scored(o.page);
+  const edited = await o.page.evaluate(() => window.likelyEditor!.getPlainText());
+  assert.notEqual(edited, original);
+  for (let k = 0; k < 10 && (await o.page.evaluate(() => window.likelyEditor!.getPlainText())) !== original; k++) await o.page.keyboard.press('Control+z');
+  assert.equal(await o.page.evaluate(() => window.likelyEditor!.getPlainText()), original);
+  await scored(o.page);
+  const back = await assertMatchesCli(o.page, cli);
+  assert.deepEqual(
+    back.map((d) => d.color),
+    colors,
+  );
+  await o.page.keyboard.press('Control+Shift+z');
+  await scored(o.page);
+  const redone = await o.page.evaluate(() => window.likelyEditor!.getPlainText());
+  assert.equal(redone, edited);
+  await assertMatchesCli(o.page, score(redone));
+  await close(o);
+});
+
+test('stats panel: rank buckets match common/stats.ts; clicking a bar highlights exactly its tokens', { timeout: 240_000 }, async () => {
+  const o = await open();
+  const text = await typeDraft(o.page, ['Statistics show how the draft is distributed across ranks and log-probabilities.', 'Each paragraph gets its own perplexity in the panel.']);
+  const cli = score(text);
+  await o.page.click('button:has-text("Stats")');
+  await o.page.waitForSelector('.stats .bucket', WAIT);
+  const counts = await o.page.locator('.stats .bucket .n').allInnerTexts();
+  const want = rankBucketCounts(cli.tokens);
+  assert.deepEqual(counts, want.map((b) => b.count.toLocaleString('en-US')));
+  assert.equal(await o.page.locator('.stats .paragraphs li').count(), 2);
+  const top = want.findIndex((b) => b.count > 0);
+  await o.page.click(`.stats .bucket[data-bucket="${top}"]`);
+  const highlighted = await o.page.$$eval('.ProseMirror .tok.hl[data-i]', (els) => [...new Set(els.map((e) => Number((e as HTMLElement).dataset.i)))].sort((a, b) => a - b));
+  assert.deepEqual(highlighted, want[top]!.tokens.filter((i) => cli.tokens[i]!.text !== ''));
+  await o.page.screenshot({ path: join(ARTIFACTS, 'editor-stats.png') });
+  await o.page.click(`.stats .bucket[data-bucket="${top}"]`);
+  assert.equal(await o.page.locator('.ProseMirror .tok.hl').count(), 0);
+  await close(o);
+});
+
+test('the engine WebSocket refuses foreign origins (a page from another origin and a bare client)', { timeout: 120_000 }, async () => {
+  const engineUrl = `ws://127.0.0.1:${served.port}/engine`;
+  const attempt = (origin: string | undefined) =>
+    new Promise<string>((resolve) => {
+      const ws = new WebSocket(engineUrl, origin ? { origin } : {});
+      ws.on('open', () => {
+        ws.close();
+        resolve('open');
+      });
+      ws.on('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+      ws.on('error', (e) => resolve(`error ${e.message}`));
+    });
+  assert.equal(await attempt('http://evil.example'), 'refused 403');
+  assert.equal(await attempt(`http://127.0.0.1:${served.port + 1}`), 'refused 403');
+  assert.equal(await attempt(undefined), 'refused 403');
+  assert.equal(await attempt(`http://127.0.0.1:${served.port}`), 'open');
+  // A page served from another origin tries to connect from the browser.
+  const foreign: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>foreign</title>');
+  });
+  await new Promise<void>((r) => foreign.listen(0, '127.0.0.1', () => r()));
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(foreign.address() as { port: number }).port}/`);
+    const outcome = await page.evaluate(
+      (url) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () => resolve('open');
+          ws.onclose = (e) => resolve(`closed ${e.code}`);
+          setTimeout(() => resolve('timeout'), 10_000);
+        }),
+      engineUrl,
+    );
+    assert.equal(outcome, 'closed 1006');
+    await page.close();
+  } finally {
+    foreign.close();
+  }
+  // Plain HTTP with another Host (DNS rebinding) is refused too.
+  const status = await new Promise<number>((resolve, reject) => {
+    get({ host: '127.0.0.1', port: served.port, path: '/', headers: { Host: 'evil.example' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+  assert.equal(status, 421);
+});

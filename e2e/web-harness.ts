@@ -1,0 +1,94 @@
+// Helpers for browser tests and benchmarks of the web mode: build the renderer when its sources
+// are newer than the build, start the real `serve` (engine with the embedded model) on a free
+// port, launch Debian's Chromium, and stop everything reliably.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'dist' || e.name === 'node_modules' || e.name.endsWith('.test.ts')) continue;
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds renderer/dist if it is missing or older than renderer/ or common/ sources. */
+export function ensureRendererBuilt(): void {
+  const index = join(ROOT, 'renderer', 'dist', 'index.html');
+  const built = existsSync(index) ? statSync(index).mtimeMs : 0;
+  if (built > Math.max(newestMtime(join(ROOT, 'renderer')), newestMtime(join(ROOT, 'common')))) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build:renderer'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export interface Served {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** Everything the server printed (for failure messages). */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts `tsx electron/web/serve.ts --port 0` and resolves with its URL once it prints it. */
+export async function startServe(extraArgs: string[] = [], timeoutMs = 60_000): Promise<Served> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'electron/web/serve.ts', '--port', '0', ...extraArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LIKELY_PORT: '' },
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  proc.stderr!.on('data', (d) => (out += String(d)));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const url = await new Promise<string>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`serve did not print its URL within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+      const check = () => {
+        const m = /Likely is running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          res(m[1]!);
+        }
+      };
+      proc.stdout!.on('data', check);
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        rej(new Error(`serve exited with ${code}:\n${out}`));
+      });
+    });
+    return { url, port: Number(new URL(url).port), proc, output: () => out, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+/** Collects console errors and page errors (a CSP violation is a console error). */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return errors;
+}
