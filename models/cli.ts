@@ -28,12 +28,22 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Exits once stdout and stderr have flushed: the engine's native handles keep the process alive, so
+ * it must exit explicitly, but stdout to a pipe is asynchronous and an early exit cuts it at 64 KiB.
+ */
+async function exitAfterFlush(code: number): Promise<never> {
+  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`likely: ${message.split('\n')[0]}\n`);
     if (process.env.LIKELY_DEBUG && err instanceof Error) process.stderr.write(String(err.stack) + '\n');
-    process.exit(err instanceof CliError ? err.exitCode : 1);
+    return exitAfterFlush(err instanceof CliError ? err.exitCode : 1);
   },
 );
