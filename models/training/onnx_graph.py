@@ -12,6 +12,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+
+def tensor_type(dtype):
+    # helper.np_dtype_to_tensor_dtype exists only from onnx 1.13; Debian 12 ships 1.12.
+    convert = getattr(helper, "np_dtype_to_tensor_dtype", None)
+    return convert(dtype) if convert else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
+
 OPSET = 17
 
 
@@ -35,7 +41,7 @@ class GraphBuilder:
             path, f = self.external
             offset = f.tell()
             f.write(np.ascontiguousarray(arr).tobytes())
-            t = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(arr.dtype), dims=arr.shape)
+            t = TensorProto(name=name, data_type=tensor_type(arr.dtype), dims=arr.shape)
             t.data_location = TensorProto.EXTERNAL
             for k, v in (("location", path), ("offset", str(offset)), ("length", str(arr.nbytes))):
                 entry = t.external_data.add()
