@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { colorScale, entropyColor, logprobColor, meanStdRange, normalize, rankBucket, rankColor, RANK_BUCKETS } from './colors.ts';
+
+const tok = (logprob: number, rank = 1, entropy = 1) => ({ logprob, rank, entropy });
+
+test('the log-prob range is mean ± 2.5 population standard deviations', () => {
+  // values 1..5: mean 3, population sd sqrt(2)
+  const r = meanStdRange([1, 2, 3, 4, 5]);
+  assert.ok(Math.abs(r.min - (3 - 2.5 * Math.SQRT2)) < 1e-12);
+  assert.ok(Math.abs(r.max - (3 + 2.5 * Math.SQRT2)) < 1e-12);
+  assert.deepEqual(meanStdRange([]), { min: 0, max: 0 });
+});
+
+test('hue is the clamped log-prob scaled to 0–150deg, hsl(h 60% 85%) in light and a dark variant', () => {
+  const range = { min: -10, max: -2 };
+  assert.equal(logprobColor(-10, range), 'hsl(0 60% 85%)');
+  assert.equal(logprobColor(-2, range), 'hsl(150 60% 85%)');
+  assert.equal(logprobColor(-6, range), 'hsl(75 60% 85%)');
+  assert.equal(logprobColor(-40, range), 'hsl(0 60% 85%)', 'clamped below');
+  assert.equal(logprobColor(0, range), 'hsl(150 60% 85%)', 'clamped above');
+  assert.equal(logprobColor(-4, range, 'dark'), 'hsl(112.5 45% 30%)');
+  assert.equal(normalize(3, { min: 1, max: 1 }), 0.5, 'a document whose tokens all score the same is mid-scale');
+});
+
+test('colorScale over a document: the outlier is clamped, the mean sits at 75deg', () => {
+  const tokens = [...Array.from({ length: 20 }, (_, i) => tok(-1 - (i % 3))), tok(-50)];
+  const scale = colorScale('logprob', tokens);
+  const mean = tokens.reduce((s, t) => s + t.logprob, 0) / tokens.length;
+  assert.equal(scale(tok(mean)), 'hsl(75 60% 85%)');
+  const { min } = meanStdRange(tokens.map((t) => t.logprob));
+  assert.ok(min > -50, 'the outlier lies beyond 2.5 sd');
+  assert.equal(scale(tokens[20]!), 'hsl(0 60% 85%)');
+});
+
+test('GLTR rank buckets: top 10 / 100 / 1,000 / beyond, at their edges', () => {
+  assert.deepEqual([1, 10, 11, 100, 101, 1000, 1001, 50257].map(rankBucket), [0, 0, 1, 1, 2, 2, 3, 3]);
+  assert.equal(rankColor(10), RANK_BUCKETS[0].light);
+  assert.equal(rankColor(1001, 'dark'), RANK_BUCKETS[3].dark);
+  assert.equal(colorScale('rank', [tok(-1, 500)])(tok(-1, 500)), RANK_BUCKETS[2].light);
+});
+
+test('entropy goes from pale (sure) to deep blue (unsure)', () => {
+  const range = { min: 0, max: 4 };
+  assert.equal(entropyColor(0, range), 'hsl(215 70% 94%)');
+  assert.equal(entropyColor(4, range), 'hsl(215 70% 70%)');
+  assert.equal(entropyColor(2, range, 'dark'), 'hsl(215 70% 28%)');
+});
