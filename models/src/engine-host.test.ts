@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { EngineStatus, ScoreUpdate } from '../../common/api.ts';
-import { EngineHost } from './engine-host.ts';
+import { EngineHost, ModelSwitchError } from './engine-host.ts';
+import { EMBEDDED_MODEL_DIR } from './paths.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PYTHON = '/usr/bin/python3';
+const hasOnnx = spawnSync(PYTHON, ['-c', 'import onnx, numpy'], { stdio: 'ignore' }).status === 0;
 
 function waitFor<T>(host: EngineHost, event: 'scores' | 'status', pred: (d: T) => boolean, ms = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -62,5 +72,180 @@ test('invalid parameters from a client are rejected', async () => {
     await assert.rejects(host.call('update', { version: 1, text: 42 as unknown as string }), /invalid parameters/);
   } finally {
     host.close();
+  }
+});
+
+// ------------------------------------------------------------------------------------------------
+// Switching the model or the device at runtime
+
+function tempModelCopy(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'likely-switch-'));
+  cpSync(EMBEDDED_MODEL_DIR, dir, { recursive: true, filter: (src) => !basename(src).startsWith('.likely-') });
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { likely?: { name?: string } };
+  config.likely = { ...config.likely, name };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+/** Everything the host emits from now on, and a way to wait for the next matching event. */
+function record(host: EngineHost) {
+  const statuses: EngineStatus[] = [];
+  const scores: ScoreUpdate[] = [];
+  host.on('status', (s) => statuses.push(s));
+  host.on('scores', (u) => scores.push(u));
+  return { statuses, scores };
+}
+
+const TEXT = 'The committee met on Tuesday to discuss the budget, and several members argued about taxes.';
+
+test('switchModel loads another folder, reports loading → ready with its info, and re-scores the open document', async () => {
+  const copy = tempModelCopy('Likely Brown (copy for the switch test)');
+  const host = new EngineHost({ device: 'cpu' });
+  try {
+    const ready = await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    assert.equal(ready.model?.name, 'Likely Brown (embedded)');
+    const first = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
+    await host.call('update', { version: 7, text: TEXT });
+    const before = await first;
+
+    const seen = record(host);
+    const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
+    const info = await host.switchModel({ modelDir: copy });
+    assert.equal(info.name, 'Likely Brown (copy for the switch test)');
+    assert.equal(info.precision, 'fp32');
+    assert.equal(info.device, 'cpu');
+    assert.equal(info.fallbackReason, 'CPU chosen in settings');
+    assert.deepEqual(host.modelOptions, { modelDir: copy, device: 'cpu', precision: undefined });
+    assert.deepEqual(
+      seen.statuses.map((s) => s.state),
+      ['loading', 'loading', 'ready'],
+      'the host says it is loading, then the new process does, then it is ready',
+    );
+    assert.match(seen.statuses[0]!.message ?? '', new RegExp(`loading the model in ${copy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(seen.statuses.at(-1)!.model?.name, info.name);
+    assert.equal(host.status.model?.name, info.name);
+    // The document the writer had open is scored again, from its first token, by the new process.
+    const after = await rescored;
+    assert.equal(seen.scores[0]!.from, 0);
+    assert.equal(after.tokenCount, before.tokenCount);
+    assert.deepEqual(after.tokens.map((t) => t.logprob), before.tokens.map((t) => t.logprob), 'same weights, same numbers');
+    assert.equal((await host.call('modelInfo', {})).name, info.name);
+    assert.equal(host.restarts.length, 0, 'a switch is not counted as a crash restart');
+  } finally {
+    host.close();
+    rmSync(copy, { recursive: true, force: true });
+  }
+});
+
+test('switchModel to an int8 folder re-scores with int8 numbers; device CPU and back to auto say why the GPU is not used', { skip: !hasOnnx && `${PYTHON} lacks the onnx module` }, async () => {
+  const work = mkdtempSync(join(tmpdir(), 'likely-switch-int8-'));
+  const int8 = join(work, 'int8');
+  const r = spawnSync(PYTHON, [join(ROOT, 'models', 'training', 'quantize.py'), EMBEDDED_MODEL_DIR, int8], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const host = new EngineHost({ device: 'auto' });
+  try {
+    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const first = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
+    await host.call('update', { version: 1, text: TEXT });
+    const fp32 = await first;
+
+    const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
+    const info = await host.switchModel({ modelDir: int8 });
+    assert.equal(info.precision, 'int8');
+    const q = await rescored;
+    assert.equal(q.tokenCount, fp32.tokenCount);
+    const diffs = q.tokens.map((t, i) => Math.abs(t.logprob - fp32.tokens[i]!.logprob));
+    assert.ok(Math.max(...diffs) > 0 && Math.max(...diffs) < 0.05, `int8 numbers, close to fp32 (max diff ${Math.max(...diffs)})`);
+
+    // Device only: the folder and its precision stay.
+    const cpu = await host.switchModel({ device: 'cpu' });
+    assert.equal(cpu.precision, 'int8');
+    assert.equal(cpu.device, 'cpu');
+    assert.equal(cpu.fallbackReason, 'CPU chosen in settings');
+    assert.deepEqual(host.modelOptions, { modelDir: int8, device: 'cpu', precision: undefined });
+    const auto = await host.switchModel({ device: 'auto' });
+    if (auto.device === 'cpu') assert.match(auto.fallbackReason ?? '', /provider|GPU/, 'auto on a machine without a usable GPU says why');
+    else assert.equal(auto.fallbackReason, undefined);
+  } finally {
+    host.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('a broken or missing folder reports a clear error, then the previous model comes back and keeps scoring', async () => {
+  const broken = tempModelCopy('Broken');
+  writeFileSync(join(broken, 'onnx', 'model.onnx'), Buffer.from('this is not an onnx file'));
+  const host = new EngineHost({ device: 'cpu' });
+  try {
+    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const first = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 3 && u.done);
+    await host.call('update', { version: 3, text: TEXT });
+    const before = await first;
+
+    for (const dir of [broken, join(broken, 'no-such-folder')]) {
+      const seen = record(host);
+      const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 3 && u.done);
+      const err = await host.switchModel({ modelDir: dir }).then(
+        () => assert.fail('the switch should fail'),
+        (e: unknown) => e as ModelSwitchError,
+      );
+      assert.ok(err instanceof ModelSwitchError);
+      assert.match(err.message, dir === broken ? /could not load the model in .*: corrupt model file/ : /could not load the model in .*: model folder .* does not exist/);
+      assert.equal(err.restored?.name, 'Likely Brown (embedded)', 'the previous model is back');
+      const states = seen.statuses.map((s) => s.state);
+      assert.deepEqual(states.slice(states.indexOf('error')), ['error', 'loading', 'loading', 'ready']);
+      const error = seen.statuses.find((s) => s.state === 'error')!;
+      assert.match(error.message ?? '', dir === broken ? /corrupt model file/ : /does not exist/);
+      assert.match(seen.statuses.at(-1)!.message ?? '', /back to the embedded model/, 'the ready status says why the old model is back');
+      assert.deepEqual(host.modelOptions, { modelDir: undefined, device: 'cpu', precision: undefined });
+      // The writer's document is scored again by the restored model, and calls work.
+      const after = await rescored;
+      assert.deepEqual(after.tokens.map((t) => t.logprob), before.tokens.map((t) => t.logprob));
+      assert.equal((await host.call('topK', { version: 3, index: 1, k: 3 })).length, 3);
+    }
+    assert.equal(host.restarts.length, 0);
+  } finally {
+    host.close();
+    rmSync(broken, { recursive: true, force: true });
+  }
+});
+
+test('asking for the GPU where none can run falls back to the previous device with the reason', async () => {
+  const host = new EngineHost({ device: 'cpu' });
+  try {
+    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const outcome = await host.switchModel({ device: 'gpu' }).then(
+      (info) => ({ info }),
+      (e: ModelSwitchError) => ({ error: e }),
+    );
+    if ('info' in outcome) {
+      // A machine with a working GPU provider (CUDA / DirectML / CoreML).
+      assert.notEqual(outcome.info.device, 'cpu');
+      assert.equal(outcome.info.fallbackReason, undefined);
+    } else {
+      assert.match(outcome.error.message, /GPU requested but/);
+      assert.equal(outcome.error.restored?.device, 'cpu');
+      assert.equal(host.modelOptions.device, 'cpu');
+      assert.equal(host.status.state, 'ready');
+    }
+  } finally {
+    host.close();
+  }
+});
+
+test('switches run one after another; the last one asked for is what runs', async () => {
+  const a = tempModelCopy('Model A');
+  const b = tempModelCopy('Model B');
+  const host = new EngineHost({ device: 'cpu' });
+  try {
+    const [ia, ib] = await Promise.all([host.switchModel({ modelDir: a }), host.switchModel({ modelDir: b })]);
+    assert.equal(ia.name, 'Model A');
+    assert.equal(ib.name, 'Model B');
+    assert.equal((await host.call('modelInfo', {})).name, 'Model B');
+    assert.equal(host.status.model?.name, 'Model B');
+  } finally {
+    host.close();
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
   }
 });
