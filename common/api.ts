@@ -65,7 +65,10 @@ export type EngineState = 'loading' | 'ready' | 'scoring' | 'restarting' | 'erro
 export interface EngineStatus {
   state: EngineState;
   model?: ModelInfo;
-  /** Human-readable reason for 'error' or 'restarting'. */
+  /**
+   * Human-readable reason for 'error' or 'restarting'; for 'loading', what is being loaded (a model
+   * switch); for 'ready' after a switch that did not load, why the previous model is back.
+   */
   message?: string;
 }
 

@@ -129,3 +129,122 @@ export function formatDuration(seconds: number | null): string {
   const sec = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// The app's models API: what the renderer's Models panel asks of the shell (Electron main over
+// IPC, or the local web server over its WebSocket). Both transports validate every call with
+// `validateModelsCall` and implement the methods with the same service (electron/models-service.ts).
+
+/** Where the engine runs: the best available provider, a GPU only (an error when none works), or the CPU. */
+export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
+export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'gpu', 'cpu'];
+
+/** A download the app started: running, paused (partial files kept; downloading again resumes), failed, or done. */
+export interface DownloadStatus {
+  id: string;
+  state: 'running' | 'paused' | 'failed' | 'done';
+  /** The newest progress report, once there is one. */
+  progress?: DownloadProgress;
+  /** Why it stopped, for 'failed'. */
+  error?: ModelErrorInfo;
+  /** Things worth telling that are not errors ("a file changed on the server; restarting it"). */
+  notice?: string;
+}
+
+/** Everything the Models panel shows. */
+export interface ModelsState {
+  /** Embedded, registry (installed or not, with sizes, memory and warnings) and imported models. */
+  models: ModelListEntry[];
+  /** The model the engine is set to use (an id of `models`), or null for a folder given on the command line. */
+  selected: string | null;
+  device: DeviceChoice;
+  /** Where downloads and copied imports go. */
+  modelsDir: string;
+  /** Downloads started in this session (newest progress each); paused ones from earlier sessions show as `partialBytes` in `models`. */
+  downloads: DownloadStatus[];
+  /** `importModel` without a `dir` opens a native folder picker (Electron); the web page must send a path. */
+  nativeFolderPicker: boolean;
+  /** Set while the engine is switching to another model or device. */
+  switching?: { id: string | null; device: DeviceChoice };
+  /** The last switch that did not load, one line (the previous model is back). */
+  switchError?: string;
+}
+
+/** The result of selectModel / setDevice: what the engine runs now (null when no engine is open). */
+export interface ModelSelection {
+  selected: string | null;
+  device: DeviceChoice;
+  /** The engine's own view: name, precision, the device actually used and why a GPU was not. */
+  model: { name: string; precision: ModelPrecision; device: string; fallbackReason?: string } | null;
+}
+
+export interface AppModelsMethods {
+  modelsState(params: Record<string, never>): ModelsState;
+  /** Resolves when the model is installed (progress arrives as `modelProgress` events); rejects when paused or failed. */
+  downloadModel(params: { id: string }): { id: string; path: string };
+  /** Pauses a running download (its partial files stay); false when none was running. */
+  pauseDownload(params: { id: string }): boolean;
+  /** Imports a model folder (validated first). Without `dir`, a native folder picker asks; null when cancelled. */
+  importModel(params: { dir?: string; id?: string; copy?: boolean }): ModelListEntry | null;
+  removeModel(params: { id: string }): void;
+  /** Switches the engine to model `id`; the open document is re-scored. Rejects (and the previous model stays) when it does not load. */
+  selectModel(params: { id: string }): ModelSelection;
+  /** Restarts the engine on another device; rejects (and the previous device stays) when it cannot run there. */
+  setDevice(params: { device: DeviceChoice }): ModelSelection;
+}
+
+export interface AppModelsEvents {
+  modelProgress: DownloadProgress;
+  /** The whole state again after any change (a download step, a switch, an import, a removal). */
+  modelsState: ModelsState;
+}
+
+export type ModelsMethodName = keyof AppModelsMethods;
+export type ModelsParamsOf<M extends ModelsMethodName> = Parameters<AppModelsMethods[M]>[0];
+export type ModelsResultOf<M extends ModelsMethodName> = ReturnType<AppModelsMethods[M]>;
+
+/** The renderer's handle on the models API (window.likelyModels in Electron, the WebSocket client in web mode). */
+export interface ModelsClient {
+  call<M extends ModelsMethodName>(method: M, params: ModelsParamsOf<M>): Promise<ModelsResultOf<M>>;
+  on<E extends keyof AppModelsEvents>(event: E, listener: (data: AppModelsEvents[E]) => void): () => void;
+}
+
+export const MODELS_METHODS: readonly ModelsMethodName[] = ['modelsState', 'downloadModel', 'pauseDownload', 'importModel', 'removeModel', 'selectModel', 'setDevice'];
+
+/** A models call whose method or parameters are not acceptable. */
+export class ModelsCallError extends Error {}
+
+const MODEL_ID = /^[a-z0-9][a-z0-9._-]*$/;
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isModelId = (v: unknown): v is string => typeof v === 'string' && v.length <= 100 && MODEL_ID.test(v);
+/** An absolute path on any platform: /x, C:\x or C:/x, \\server\share. */
+export const isAbsolutePath = (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= 4096 && !v.includes('\0') && (v.startsWith('/') || /^[A-Za-z]:[\\/]/.test(v) || v.startsWith('\\\\'));
+
+const MODELS_PARAMS: Record<ModelsMethodName, (p: Record<string, unknown>) => string | null> = {
+  modelsState: () => null,
+  downloadModel: (p) => (isModelId(p.id) ? null : 'id must be a model id'),
+  pauseDownload: (p) => (isModelId(p.id) ? null : 'id must be a model id'),
+  importModel: (p) =>
+    p.dir !== undefined && !isAbsolutePath(p.dir)
+      ? 'dir must be an absolute folder path'
+      : p.id !== undefined && !isModelId(p.id)
+        ? 'id must be lower-case letters, digits, ".", "_" or "-"'
+        : p.copy !== undefined && typeof p.copy !== 'boolean'
+          ? 'copy must be true or false'
+          : null,
+  removeModel: (p) => (isModelId(p.id) ? null : 'id must be a model id'),
+  selectModel: (p) => (isModelId(p.id) ? null : 'id must be a model id'),
+  setDevice: (p) => (DEVICE_CHOICES.includes(p.device as DeviceChoice) ? null : 'device must be auto, gpu or cpu'),
+};
+
+/** Checks a models call from a page before anything acts on it. Throws ModelsCallError with one line. */
+export function validateModelsCall(method: unknown, params: unknown): { method: ModelsMethodName; params: Record<string, unknown> } {
+  if (typeof method !== 'string' || !Object.hasOwn(MODELS_PARAMS, method)) throw new ModelsCallError(`unknown models method ${JSON.stringify(method)}`);
+  const m = method as ModelsMethodName;
+  const p = params === undefined ? {} : params;
+  if (!isPlainObject(p)) throw new ModelsCallError(`invalid parameters for ${m}: expected an object`);
+  const problem = MODELS_PARAMS[m](p);
+  if (problem) throw new ModelsCallError(`invalid parameters for ${m}: ${problem}`);
+  return { method: m, params: p };
+}

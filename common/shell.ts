@@ -105,6 +105,9 @@ export const CHANNELS = {
   shellCommand: 'likely:shell-command',
   shellOpenPath: 'likely:shell-open-path',
   shellEvent: 'likely:shell-event',
+  /** The models API (common/models-api.ts): invoke(method, params); events pushed as { event, data }. */
+  modelsCall: 'likely:models-call',
+  modelsEvent: 'likely:models-event',
 } as const;
 
 /** The custom protocol the app's pages load from (never file:// or http://). */

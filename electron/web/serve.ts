@@ -2,8 +2,16 @@
  * Local web mode (`npm run serve`): one Node process that serves the built renderer
  * (renderer/dist) and the engine API over a WebSocket, for machines where Electron cannot run.
  *
- *   tsx electron/web/serve.ts [--port N] [--model DIR] [--device auto|gpu|cpu]
+ *   tsx electron/web/serve.ts [--port N] [--model DIR] [--device auto|gpu|cpu] [--models-dir DIR] [--registry FILE]
  *   (or env LIKELY_PORT; --port 0 picks a free port)
+ *
+ * Models (the Models panel): the same WebSocket carries the models API (common/models-api.ts,
+ * electron/models-service.ts): list, download with progress, pause, import a folder by path,
+ * remove, switch the model or the device (the open document is re-scored). Models live in
+ * --models-dir, else LIKELY_MODELS_DIR, else the platform's data folder (as for `likely models`);
+ * the hub is HF_ENDPOINT; --registry replaces models/registry.json (mirrors, tests). The model
+ * and device chosen in the page are kept in `<models dir>/.likely-web-settings.json` for the next
+ * start, unless --model / --device say otherwise.
  *
  * Security: bound to 127.0.0.1 only; requests must carry our own Host (no DNS rebinding); the
  * WebSocket upgrade is refused unless its Origin is exactly this page's (`http://127.0.0.1:PORT`),
@@ -14,16 +22,21 @@
  * are per connection: the server offsets them so a new page's version 1 is newer than anything the
  * engine saw before, and maps them back in the events it forwards.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EngineClient, EngineEvents, EngineStatus, MethodName, ScoreUpdate, WireMessage } from '../../common/api.ts';
+import type { EngineClient, EngineEvents, EngineStatus, MethodName, ModelInfo, ScoreUpdate, WireMessage } from '../../common/api.ts';
+import { DEVICE_CHOICES, MODELS_METHODS, validateModelsCall, type AppModelsEvents, type DeviceChoice } from '../../common/models-api.ts';
 import { CliError, parseArgs } from '../../models/cli/args.ts';
-import { EngineHost } from '../../models/src/engine-host.ts';
-import type { DeviceChoice } from '../../models/src/ort.ts';
+import { defaultModelsDir } from '../../models/manager/manager.ts';
+import { loadRegistry } from '../../models/manager/registry.ts';
+import { EngineHost, type ModelSwitch } from '../../models/src/engine-host.ts';
+import { atomicWriteFile } from '../files.ts';
+import { ModelsService, type ModelsChoice } from '../models-service.ts';
 
 export const DEFAULT_PORT = 7345;
 export const DIST_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../renderer/dist');
@@ -33,6 +46,9 @@ const CLOSE_REPLACED = 4000;
 /** Largest message a page may send: an 8 MB text as JSON, with room for escapes. */
 const MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
 const METHODS: ReadonlySet<string> = new Set<MethodName>(['update', 'topK', 'predictions', 'suggestSpan', 'infill', 'modelInfo']);
+const MODELS: ReadonlySet<string> = new Set<string>(MODELS_METHODS);
+/** The page's model and device choice, kept in the models folder (web mode has no other place of its own). */
+export const WEB_SETTINGS_FILE = '.likely-web-settings.json';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -49,22 +65,45 @@ const TYPES: Record<string, string> = {
 export interface EngineLike extends EngineClient {
   status: EngineStatus;
   close(): void;
+  /** Present on engines that can change model or device at runtime (EngineHost). */
+  switchModel?(change: ModelSwitch): Promise<ModelInfo>;
 }
 
 export interface WebServerOptions {
   port?: number;
   distDir?: string;
-  /** The engine to serve; default: an EngineHost with modelDir/device. */
+  /** The engine to serve; default: an EngineHost with the chosen model and device. */
   engine?: EngineLike;
+  /** A model folder to run (instead of the saved choice or the embedded model). */
   modelDir?: string;
   device?: DeviceChoice;
+  /** Where models are installed; default LIKELY_MODELS_DIR or the platform's data folder. */
+  modelsDir?: string;
+  /** A registry file replacing models/registry.json. */
+  registryPath?: string;
+  /** The embedded model's folder (default: models/embedded). */
+  embeddedDir?: string;
 }
 
 export interface WebServer {
   url: string;
   port: number;
   engine: EngineLike;
+  models: ModelsService;
   close(): Promise<void>;
+}
+
+/** The saved page choice (lenient: anything unreadable is no choice). */
+function readWebSettings(path: string): { modelId?: string; device?: DeviceChoice } {
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return {
+      ...(typeof raw.modelId === 'string' ? { modelId: raw.modelId } : {}),
+      ...(DEVICE_CHOICES.includes(raw.device as DeviceChoice) ? { device: raw.device as DeviceChoice } : {}),
+    };
+  } catch {
+    return {};
+  }
 }
 
 export function contentSecurityPolicy(port: number): string {
@@ -147,22 +186,57 @@ interface Connection {
   base: number;
 }
 
-function isCall(msg: unknown): msg is Extract<WireMessage, { kind: 'call' }> {
+type Call = { kind: 'call'; id: number; method: string; params: unknown };
+
+function isCall(msg: unknown): msg is Call {
   const m = msg as Record<string, unknown> | null;
-  return !!m && typeof m === 'object' && m.kind === 'call' && Number.isSafeInteger(m.id) && typeof m.method === 'string' && METHODS.has(m.method);
+  return !!m && typeof m === 'object' && m.kind === 'call' && Number.isSafeInteger(m.id) && typeof m.method === 'string' && (METHODS.has(m.method) || MODELS.has(m.method));
 }
+
+type OutMessage = WireMessage | { kind: 'event'; event: keyof AppModelsEvents; data: unknown };
 
 export async function startWebServer(opts: WebServerOptions = {}): Promise<WebServer> {
   const distDir = resolve(opts.distDir ?? DIST_DIR);
-  const engine: EngineLike = opts.engine ?? new EngineHost({ modelDir: opts.modelDir, device: opts.device });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  let registry;
+  try {
+    registry = opts.registryPath ? loadRegistry(resolve(opts.registryPath)) : undefined;
+  } catch (e) {
+    throw new CliError(`--registry: ${(e as Error).message}`, 1);
+  }
+  const modelsDir = resolve(opts.modelsDir ?? defaultModelsDir());
+  const settingsPath = join(modelsDir, WEB_SETTINGS_FILE);
+  const saved = readWebSettings(settingsPath);
+  let engine: EngineLike | undefined = opts.engine;
   let active: Connection | null = null;
+  const models: ModelsService = new ModelsService({
+    manager: { modelsDir, ...(registry ? { registry } : {}), ...(opts.embeddedDir ? { embeddedDir: opts.embeddedDir } : {}) },
+    engines: () => (engine?.switchModel ? [engine as Required<Pick<EngineLike, 'switchModel'>>] : []),
+    initial: opts.modelDir
+      ? { modelId: null, modelDir: resolve(opts.modelDir), device: opts.device ?? saved.device ?? 'auto' }
+      : { modelId: saved.modelId ?? null, device: opts.device ?? saved.device ?? 'auto' },
+    emit: (event, data) => {
+      if (active) send(active, { kind: 'event', event, data });
+    },
+    persist: async (choice: ModelsChoice) => {
+      // Best effort: a folder that cannot be written only means the choice is not kept for next time.
+      try {
+        await mkdir(modelsDir, { recursive: true });
+        await atomicWriteFile(settingsPath, JSON.stringify({ modelId: choice.modelId, device: choice.device }, null, 2) + '\n');
+      } catch {
+        // ignored (see above)
+      }
+    },
+  });
+  if (models.startProblem) console.error(`likely serve: ${models.startProblem}`);
+  engine ??= new EngineHost(models.engineOptions());
+  const theEngine: EngineLike = engine;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   let maxVersion = 0;
   let port = 0;
 
-  const send = (conn: Connection, msg: WireMessage) => {
+  function send(conn: Connection, msg: OutMessage): void {
     if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(msg));
-  };
+  }
 
   const forward = <E extends keyof EngineEvents>(event: E, data: EngineEvents[E]) => {
     const conn = active;
@@ -174,13 +248,13 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
     }
     send(conn, { kind: 'event', event, data });
   };
-  const unsubscribe = [engine.on('scores', (d) => forward('scores', d)), engine.on('status', (d) => forward('status', d))];
+  const unsubscribe = [theEngine.on('scores', (d) => forward('scores', d)), theEngine.on('status', (d) => forward('status', d))];
 
   const onConnection = (ws: WebSocket) => {
     if (active) active.ws.close(CLOSE_REPLACED, 'The editor was opened in another tab; this one is disconnected.');
     const conn: Connection = { ws, base: maxVersion };
     active = conn;
-    send(conn, { kind: 'event', event: 'status', data: engine.status });
+    send(conn, { kind: 'event', event: 'status', data: theEngine.status });
     ws.on('message', (raw, isBinary) => {
       let msg: unknown;
       try {
@@ -193,6 +267,19 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
         return send(conn, { kind: 'result', id, error: 'invalid message: expected {kind:"call", id, method, params} with a known method' });
       }
       if (conn !== active) return send(conn, { kind: 'result', id: msg.id, error: 'another tab took over the engine' });
+      if (MODELS.has(msg.method)) {
+        let call: ReturnType<typeof validateModelsCall>;
+        try {
+          call = validateModelsCall(msg.method, msg.params);
+        } catch (e) {
+          return send(conn, { kind: 'result', id: msg.id, error: (e as Error).message });
+        }
+        models.call(call.method, call.params as never).then(
+          (result) => send(conn, { kind: 'result', id: msg.id, result: result ?? null }),
+          (e: Error) => send(conn, { kind: 'result', id: msg.id, error: e.message }),
+        );
+        return;
+      }
       let params = msg.params as Record<string, unknown> | undefined;
       if (params && typeof params === 'object' && 'version' in params) {
         if (!Number.isSafeInteger(params.version) || (params.version as number) < 0) return send(conn, { kind: 'result', id: msg.id, error: 'version must be a non-negative integer' });
@@ -200,7 +287,7 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
         params = { ...params, version };
         if (msg.method === 'update') maxVersion = Math.max(maxVersion, version);
       }
-      engine.call(msg.method, params as never).then(
+      theEngine.call(msg.method as MethodName, params as never).then(
         (result) => send(conn, { kind: 'result', id: msg.id, result }),
         (e: Error) => send(conn, { kind: 'result', id: msg.id, error: e.message }),
       );
@@ -229,7 +316,7 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
       resolveListen();
     });
   }).catch((e: NodeJS.ErrnoException) => {
-    engine.close();
+    theEngine.close();
     const why = e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for a free one)' : e.message;
     throw new CliError(`could not listen on ${HOST}:${opts.port ?? DEFAULT_PORT}: ${why}`, 1);
   });
@@ -238,14 +325,16 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
   return {
     url: `http://${HOST}:${port}/`,
     port,
-    engine,
+    engine: theEngine,
+    models,
     close: async () => {
+      models.pauseAll();
       for (const u of unsubscribe) u();
       for (const c of wss.clients) c.terminate();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      engine.close();
+      theEngine.close();
     },
   };
 }
@@ -257,13 +346,13 @@ function portOption(raw: string | undefined): number {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { values: ['port', 'model', 'device'] });
+  const args = parseArgs(argv, { values: ['port', 'model', 'device', 'models-dir', 'registry'] });
   if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
   const port = portOption(args.values.port ?? process.env.LIKELY_PORT);
   const device = args.values.device as DeviceChoice | undefined;
   if (device !== undefined && !['auto', 'gpu', 'cpu'].includes(device)) throw new CliError(`--device must be auto, gpu or cpu, got "${device}"`);
   if (!existsSync(join(DIST_DIR, 'index.html'))) throw new CliError('the renderer is not built: run `npm run serve` (it builds first) or `npm run build:renderer`', 1);
-  const web = await startWebServer({ port, modelDir: args.values.model, device });
+  const web = await startWebServer({ port, modelDir: args.values.model, device, modelsDir: args.values['models-dir'], registryPath: args.values.registry });
   console.log(`Likely is running at ${web.url}`);
   let closing = false;
   const stop = () => {

@@ -1,0 +1,180 @@
+// The local web server's models methods over its WebSocket, with the real engine process: calls
+// are validated before anything acts, the registry given with --registry and the hub in
+// HF_ENDPOINT are used, progress and status events reach the page, a switch is kept in the models
+// folder and used at the next start.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import type { EngineStatus } from '../../common/api.ts';
+import type { DownloadProgress, ModelSelection, ModelsState } from '../../common/models-api.ts';
+import { LocalHub } from '../../models/manager/local-hub.ts';
+import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
+import { startWebServer, WEB_SETTINGS_FILE, type WebServer } from './serve.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'likely-serve-models-'));
+const modelsDir = join(work, 'models');
+const registryPath = join(work, 'registry.json');
+const REPO = 'likely-test/served';
+const NAME = 'Likely Brown (served by the test hub)';
+let hub: LocalHub;
+const savedEndpoint = process.env.HF_ENDPOINT;
+
+before(async () => {
+  const copy = join(work, 'hub-copy');
+  cpSync(EMBEDDED_MODEL_DIR, copy, { recursive: true, filter: (src) => !basename(src).startsWith('.likely-') });
+  const config = JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8')) as { likely?: Record<string, unknown> };
+  config.likely = { ...config.likely, name: NAME };
+  writeFileSync(join(copy, 'config.json'), JSON.stringify(config));
+  hub = await new LocalHub().start();
+  hub.addRepo(REPO, copy);
+  const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'].map((path) => ({ path, bytes: null, approxBytes: hub.file(REPO, path).data.length, sha256: null }));
+  writeFileSync(registryPath, JSON.stringify({ version: 1, models: [{ id: 'served-tiny-fp32', name: 'Served tiny', size: 'small', precision: 'fp32', repo: REPO, revision: 'main', memoryBytes: 3e8, files }] }));
+  process.env.HF_ENDPOINT = hub.endpoint;
+});
+
+after(async () => {
+  if (savedEndpoint === undefined) delete process.env.HF_ENDPOINT;
+  else process.env.HF_ENDPOINT = savedEndpoint;
+  await hub?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Page {
+  ws: WebSocket;
+  events: { event: string; data: unknown }[];
+  call<T>(method: string, params?: unknown): Promise<T>;
+  raw(msg: unknown): Promise<{ result?: unknown; error?: string }>;
+  /** The first event (from index `from` of `events` on) that matches. */
+  until<T>(event: string, pred: (d: T) => boolean, from?: number): Promise<T>;
+}
+
+async function connect(web: WebServer): Promise<Page> {
+  const ws = new WebSocket(`ws://127.0.0.1:${web.port}/engine`, { origin: `http://127.0.0.1:${web.port}` });
+  const events: { event: string; data: unknown }[] = [];
+  const pending = new Map<number, (m: { result?: unknown; error?: string }) => void>();
+  const waiters = new Set<() => void>();
+  let nextId = 1;
+  ws.on('message', (raw) => {
+    const msg = JSON.parse(String(raw)) as { kind: string; id: number; event: string; data: unknown; result?: unknown; error?: string };
+    if (msg.kind === 'result') {
+      pending.get(msg.id)?.(msg);
+      pending.delete(msg.id);
+    } else {
+      events.push({ event: msg.event, data: msg.data });
+      for (const w of [...waiters]) w();
+    }
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const raw = (msg: unknown) =>
+    new Promise<{ result?: unknown; error?: string }>((resolve) => {
+      const id = (msg as { id?: number }).id ?? -1;
+      pending.set(id, resolve);
+      ws.send(JSON.stringify(msg));
+    });
+  return {
+    ws,
+    events,
+    raw,
+    async call<T>(method: string, params: unknown = {}) {
+      const r = await raw({ kind: 'call', id: nextId++, method, params });
+      if (r.error !== undefined) throw new Error(r.error);
+      return r.result as T;
+    },
+    until<T>(event: string, pred: (d: T) => boolean, from = 0) {
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), 60_000);
+        const check = () => {
+          for (; from < events.length; from++) {
+            const e = events[from]!;
+            if (e.event === event && pred(e.data as T)) {
+              clearTimeout(timer);
+              waiters.delete(check);
+              return resolve(e.data as T);
+            }
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+test('models calls are validated before anything acts on them', async () => {
+  const web = await startWebServer({ port: 0, modelsDir, registryPath, device: 'cpu' });
+  try {
+    const page = await connect(web);
+    await assert.rejects(page.call('selectModel', { id: '../../etc/passwd' }), /invalid parameters for selectModel: id must be a model id/);
+    await assert.rejects(page.call('setDevice', { device: 'tpu' }), /device must be auto, gpu or cpu/);
+    await assert.rejects(page.call('importModel', { dir: 'relative' }), /absolute folder path/);
+    await assert.rejects(page.call('downloadModel', 'served-tiny-fp32'), /expected an object/);
+    const unknown = await page.raw({ kind: 'call', id: 99, method: 'resolve', params: { id: 'embedded' } });
+    assert.match(unknown.error ?? '', /invalid message/);
+    // A web page cannot open a native folder picker: it must type the path.
+    await assert.rejects(page.call('importModel', {}), /type the path of the model folder/);
+    await assert.rejects(page.call('selectModel', { id: 'served-tiny-fp32' }), /not downloaded yet/);
+    await assert.rejects(page.call('removeModel', { id: 'embedded' }), /cannot be removed/);
+    assert.equal(existsSync(join(modelsDir, WEB_SETTINGS_FILE)), false, 'nothing was saved');
+    page.ws.close();
+  } finally {
+    await web.close();
+  }
+});
+
+test('download from HF_ENDPOINT with progress over the socket, switch (status names the model), kept for the next start', { timeout: 180_000 }, async () => {
+  let web = await startWebServer({ port: 0, modelsDir, registryPath, device: 'cpu' });
+  try {
+    const page = await connect(web);
+    await page.until<EngineStatus>('status', (s) => s.state === 'ready');
+    const state = await page.call<ModelsState>('modelsState');
+    assert.equal(state.modelsDir, modelsDir);
+    assert.deepEqual(
+      state.models.map((m) => m.id),
+      ['embedded', 'served-tiny-fp32'],
+      'the registry is the one given with --registry',
+    );
+    assert.equal(state.selected, 'embedded');
+
+    const done = await page.call<{ id: string; path: string }>('downloadModel', { id: 'served-tiny-fp32' });
+    assert.equal(done.path, join(modelsDir, 'served-tiny-fp32'));
+    assert.ok(hub.log.some((r) => r.server === 'hub' && r.url.startsWith(`/${REPO}/resolve/`)), 'fetched from HF_ENDPOINT');
+    const last = await page.until<DownloadProgress>('modelProgress', (p) => p.phase === 'done');
+    assert.equal(last.bytes, last.totalBytes);
+    await page.until<ModelsState>('modelsState', (s) => s.models.some((m) => m.id === 'served-tiny-fp32' && m.installed));
+
+    await page.call('update', { version: 1, text: 'Scores before and after the switch.' });
+    await page.until<{ version: number; done: boolean }>('scores', (u) => u.version === 1 && u.done);
+    const seen = page.events.length;
+    const selection = await page.call<ModelSelection>('selectModel', { id: 'served-tiny-fp32' });
+    assert.equal(selection.model?.name, NAME);
+    const after = page.events.slice(seen);
+    const statuses = after.filter((e) => e.event === 'status').map((e) => e.data as EngineStatus);
+    const readyAt = statuses.findIndex((s) => s.state === 'ready');
+    assert.deepEqual([...new Set(statuses.slice(0, readyAt + 1).map((s) => s.state))], ['loading', 'ready']);
+    assert.equal(statuses[readyAt]!.model?.name, NAME);
+    // The page's document is scored again, in the page's own version numbers.
+    await page.until<{ version: number; done: boolean }>('scores', (u) => u.version === 1 && u.done, seen);
+    assert.deepEqual(JSON.parse(readFileSync(join(modelsDir, WEB_SETTINGS_FILE), 'utf8')), { modelId: 'served-tiny-fp32', device: 'cpu' });
+    page.ws.close();
+    await web.close();
+
+    // The next start runs the saved model without being told.
+    web = await startWebServer({ port: 0, modelsDir, registryPath });
+    const again = await connect(web);
+    const ready = await again.until<EngineStatus>('status', (s) => s.state === 'ready');
+    assert.equal(ready.model?.name, NAME);
+    assert.equal((await again.call<ModelsState>('modelsState')).selected, 'served-tiny-fp32');
+    again.ws.close();
+  } finally {
+    await web.close();
+  }
+});
+
+test('a broken --registry is a clear error', async () => {
+  const bad = join(work, 'bad-registry.json');
+  writeFileSync(bad, JSON.stringify({ models: [{ id: 'x' }] }));
+  await assert.rejects(startWebServer({ port: 0, modelsDir, registryPath: bad }), /--registry: .*models\[0\] \(x\): "name" must be a string/);
+});
