@@ -54,9 +54,9 @@ test('desktop app: open a file, type, see colors, save, reopen', { skip, timeout
   const typed = ' The quick brown fox jumps over the lazy dog.';
   try {
     let { app, page } = await launch(userData, file);
-    // No Node in the page, and exactly the two bridges.
+    // No Node in the page, and exactly the three bridges.
     assert.deepEqual(await page.evaluate(() => [typeof (globalThis as { require?: unknown }).require, typeof (globalThis as { process?: unknown }).process]), ['undefined', 'undefined']);
-    assert.deepEqual(await page.evaluate(() => Object.keys(window).filter((k) => k.startsWith('likely')).sort()), ['likelyEngine', 'likelyShell']);
+    assert.deepEqual(await page.evaluate(() => Object.keys(window).filter((k) => k.startsWith('likely')).sort()), ['likelyEngine', 'likelyModels', 'likelyShell']);
     assert.match(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.getTitle()), /^draft\.md — Likely$/);
 
     await page.locator('.ProseMirror').click();

@@ -28,6 +28,7 @@ test('the preload is CommonJS and requires nothing but electron (a sandboxed pre
   assert.deepEqual([...new Set(imports('preload.cjs'))], ['electron']);
   assert.match(src, /exposeInMainWorld\("likelyEngine"/);
   assert.match(src, /exposeInMainWorld\("likelyShell"/);
+  assert.match(src, /exposeInMainWorld\("likelyModels"/);
   assert.doesNotMatch(src, /exposeInMainWorld\([^,]+,\s*import_electron\.ipcRenderer\)/, 'ipcRenderer itself is never exposed');
 });
 

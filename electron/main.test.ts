@@ -3,12 +3,13 @@
 // real one with the embedded model (the stand-in's utilityProcess is a Node child process), the
 // files are real files; the test plays the OS (dialog answers) and the page (IPC messages).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { EngineStatus, ScoreUpdate } from '../common/api.ts';
+import type { ModelListEntry, ModelSelection, ModelsState } from '../common/models-api.ts';
 import { APP_INDEX_URL, CONTENT_SECURITY_POLICY } from './security.ts';
 import { CHANNELS, type ShellDocument, type ShellState } from '../common/shell.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
@@ -48,7 +49,7 @@ before(async () => {
   mkdirSync(join(rendererDir, 'assets'), { recursive: true });
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><script type=module src=/assets/app.js></script>');
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
-  Object.assign(process.env, { LIKELY_USER_DATA_DIR: userData, LIKELY_RENDERER_DIR: rendererDir, LIKELY_MODEL_DIR: EMBEDDED_MODEL_DIR });
+  Object.assign(process.env, { LIKELY_USER_DATA_DIR: userData, LIKELY_RENDERER_DIR: rendererDir, LIKELY_MODEL_DIR: EMBEDDED_MODEL_DIR, LIKELY_MODELS_DIR: join(dir, 'models') });
   await import(pathToFileURL(join(out, 'main.js')).href);
   app.becomeReady();
   await until(() => FakeBrowserWindow.getAllWindows().length === 1, 'the first window');
@@ -250,4 +251,55 @@ test('closing unsaved work asks; Cancel keeps the window, Don\'t Save closes it 
   win.close();
   await until(() => win.destroyed, 'the window closes');
   await until(() => !readdirSync(recoveryDir).some((n) => n.endsWith('.json')), 'recovery copy removed', 2_000);
+});
+
+test('models over IPC: sender and arguments checked, a native folder picker imports, switching restarts every window\'s engine and is saved', async () => {
+  const windows = FakeBrowserWindow.getAllWindows();
+  const wc = windows[0]!.webContents;
+  const forged = { sender: wc, senderFrame: { url: 'https://evil.example/', parent: null } };
+  await assert.rejects(invoke(CHANNELS.modelsCall, forged, 'modelsState', {}), /untrusted sender/);
+  await assert.rejects(invoke(CHANNELS.modelsCall, trusted(wc), 'resolve', { id: 'embedded' }), /unknown models method/);
+  await assert.rejects(invoke(CHANNELS.modelsCall, trusted(wc), 'selectModel', { id: '../../etc' }), /invalid parameters for selectModel/);
+  await assert.rejects(invoke(CHANNELS.modelsCall, trusted(wc), 'importModel', { dir: 'relative/dir' }), /absolute folder path/);
+
+  const state = (await invoke(CHANNELS.modelsCall, trusted(wc), 'modelsState', {})) as ModelsState;
+  assert.equal(state.selected, 'embedded');
+  assert.equal(state.nativeFolderPicker, true);
+  assert.equal(state.modelsDir, join(dir, 'models'));
+  assert.ok(state.models.some((m) => m.id === 'gpt2-small-fp32' && !m.installed && m.downloadBytes! > 4e8), 'the registry is listed with sizes');
+
+  // Import through the native folder picker (cancel first).
+  const folder = join(dir, 'my-gpt2');
+  cpSync(EMBEDDED_MODEL_DIR, folder, { recursive: true, filter: (src) => !basename(src).startsWith('.likely-') });
+  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as { likely: Record<string, unknown> };
+  writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, likely: { ...config.likely, name: 'My GPT-2 export' } }));
+  recorded.dialogAnswers.push(null);
+  assert.equal(await invoke(CHANNELS.modelsCall, trusted(wc), 'importModel', {}), null);
+  recorded.dialogAnswers.push([folder]);
+  const entry = (await invoke(CHANNELS.modelsCall, trusted(wc), 'importModel', {})) as ModelListEntry;
+  assert.deepEqual((recorded.dialogs.at(-1)!.options as { properties: string[] }).properties, ['openDirectory']);
+  assert.equal(entry.id, 'local-my-gpt2');
+  assert.equal(entry.path, folder);
+  const modelsEvents = (w: FakeWebContents) => w.sent.filter((m) => m.channel === CHANNELS.modelsEvent).map((m) => m.payload as { event: string; data: ModelsState });
+  assert.ok(windows.every((w) => modelsEvents(w.webContents).some((e) => e.event === 'modelsState' && e.data.models.some((m) => m.id === 'local-my-gpt2'))), 'every window hears of the import');
+
+  // Use it: every window's engine restarts with it; the choice is saved.
+  const seen = new Map(windows.map((w) => [w, w.webContents.sent.length]));
+  const selection = (await invoke(CHANNELS.modelsCall, trusted(wc), 'selectModel', { id: 'local-my-gpt2' })) as ModelSelection;
+  assert.equal(selection.model?.name, 'My GPT-2 export');
+  for (const w of windows) {
+    const statuses = engineEvents({ sent: w.webContents.sent.slice(seen.get(w)) } as FakeWebContents, 'status') as EngineStatus[];
+    assert.ok(statuses.some((st) => st.state === 'ready' && st.model?.name === 'My GPT-2 export'), `window ${w.title} runs the new model`);
+  }
+  await sleep(100);
+  const saved = JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8')) as { modelId: string; modelDir: string; device: string };
+  assert.deepEqual([saved.modelId, saved.modelDir], ['local-my-gpt2', folder]);
+
+  const cpu = (await invoke(CHANNELS.modelsCall, trusted(wc), 'setDevice', { device: 'cpu' })) as ModelSelection;
+  assert.equal(cpu.model?.device, 'cpu');
+  assert.equal(cpu.model?.fallbackReason, 'CPU chosen in settings');
+  await invoke(CHANNELS.modelsCall, trusted(wc), 'selectModel', { id: 'embedded' });
+  await sleep(100);
+  const back = JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8')) as { modelId: string; modelDir: string | null; device: string };
+  assert.deepEqual([back.modelId, back.modelDir, back.device], ['embedded', null, 'cpu']);
 });

@@ -6,16 +6,27 @@
  * Built by `npm run build:electron` (electron/build.ts) into dist/electron/main.js (ESM), with
  * preload.cjs and engine-process.js beside it.
  *
+ * Models (the Models panel, common/models-api.ts): one ModelsService (models-service.ts) for the
+ * app, over the models folder the CLI uses too (LIKELY_MODELS_DIR or the platform's data folder)
+ * and the hub in HF_ENDPOINT. Switching the model or the device restarts every window's engine
+ * with it (each window's document is re-scored) and is kept in settings (modelId, modelDir, device).
+ *
  * Environment (for tests): LIKELY_USER_DATA_DIR replaces userData; LIKELY_RENDERER_DIR the
- * built renderer folder; LIKELY_MODEL_DIR the model folder.
+ * built renderer folder; LIKELY_MODEL_DIR the embedded model folder; LIKELY_REGISTRY a registry
+ * file replacing models/registry.json.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, session, shell, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { validateModelsCall, type AppModelsEvents } from '../common/models-api.ts';
 import { APP_SCHEME, CHANNELS, type ShellCommand, type ThemeState } from '../common/shell.ts';
+import { loadRegistry, parseRegistry } from '../models/manager/registry.ts';
+// Bundled into main.js: the registry's file path is not known inside the app's archive.
+import bundledRegistry from '../models/registry.json' with { type: 'json' };
 import { DocumentError, readDocument, removeStaleTemps } from './files.ts';
 import { buildMenuTemplate, type MenuCommand } from './menu.ts';
+import { ModelsService } from './models-service.ts';
 import { RecoveryStore, type RecoveryEntry } from './recovery.ts';
 import {
   CONTENT_SECURITY_POLICY,
@@ -54,6 +65,7 @@ const pendingOpens: string[] = [];
 const windows = new Map<number, DocumentWindow>(); // by webContents id
 let settings: SettingsStore;
 let recovery: RecoveryStore;
+let models: ModelsService;
 let quitting = false;
 let ready = false;
 
@@ -107,10 +119,7 @@ function createWindow(init: ConstructorParameters<typeof DocumentWindow>[1] = {}
       preloadPath: paths.preload,
       settings,
       recovery,
-      engineOptions: () => {
-        const s = settings.get();
-        return { modelDir: s.modelDir ?? paths.embeddedModel, device: s.device, entry: paths.engineEntry, spawn: utilityProcessSpawn() };
-      },
+      engineOptions: () => ({ ...models.engineOptions(), entry: paths.engineEntry, spawn: utilityProcessSpawn() }),
       theme: themeState,
       rememberRecent: (path) => {
         void settings.addRecent(path);
@@ -269,6 +278,36 @@ function registerIpc(): void {
   });
   handle(CHANNELS.shellCommand, (w, command) => runCommand(validateShellCommand(command) satisfies ShellCommand, w));
   handle(CHANNELS.shellOpenPath, (w, path) => openPaths([validateDroppedPath(path)], w));
+  handle(CHANNELS.modelsCall, (w, method, params) => {
+    const call = validateModelsCall(method, params);
+    return models.call(call.method, call.params as never, {
+      pickFolder: async () => {
+        const options: Electron.OpenDialogOptions = { title: 'Import a model folder', buttonLabel: 'Import', properties: ['openDirectory'] };
+        const { canceled, filePaths } = await dialog.showOpenDialog(w.win, options);
+        return canceled || !filePaths[0] ? null : filePaths[0];
+      },
+    });
+  });
+}
+
+/** Models events go to every window (a download started in one shows its progress in all). */
+function broadcastModels<E extends keyof AppModelsEvents>(event: E, data: AppModelsEvents[E]): void {
+  for (const w of windows.values()) if (!w.win.isDestroyed()) w.win.webContents.send(CHANNELS.modelsEvent, { event, data });
+}
+
+function createModelsService(): ModelsService {
+  const s = settings.get();
+  return new ModelsService({
+    manager: {
+      embeddedDir: paths.embeddedModel,
+      registry: process.env.LIKELY_REGISTRY ? loadRegistry(resolve(process.env.LIKELY_REGISTRY)) : parseRegistry(bundledRegistry, 'models/registry.json'),
+    },
+    engines: () => [...windows.values()].map((w) => w.engine),
+    initial: { modelId: s.modelId, modelDir: s.modelDir ?? undefined, device: s.device },
+    emit: broadcastModels,
+    persist: (c) => settings.update({ modelId: c.modelId, modelDir: c.modelDir === paths.embeddedModel ? null : c.modelDir, device: c.device }),
+    nativeFolderPicker: true,
+  });
 }
 
 function harden(): void {
@@ -343,6 +382,7 @@ async function start(): Promise<void> {
   const userData = app.getPath('userData');
   settings = await SettingsStore.load(join(userData, 'settings.json'));
   recovery = new RecoveryStore(join(userData, 'recovery'));
+  models = createModelsService();
   nativeTheme.themeSource = settings.get().theme;
   harden();
   registerIpc();
@@ -361,6 +401,7 @@ async function start(): Promise<void> {
   if (pendingOpens.length) await openPaths(pendingOpens.splice(0));
   if (windows.size === 0) createWindow();
   if (settings.loadProblem) [...windows.values()][0]?.notice({ level: 'warning', message: settings.loadProblem });
+  if (models.startProblem) [...windows.values()][0]?.notice({ level: 'warning', message: models.startProblem });
 
   app.on('activate', () => {
     if (windows.size === 0) createWindow(); // macOS: clicking the Dock icon with no window open
@@ -372,8 +413,9 @@ async function start(): Promise<void> {
     if (process.platform !== 'darwin' || quitting) app.quit();
   });
   app.on('will-quit', (e) => {
-    // Let the last settings write reach the disk.
+    // Let the last settings write reach the disk; downloads pause (they resume next time).
     e.preventDefault();
+    models.pauseAll();
     void settings.flush().finally(() => app.exit(0));
   });
 }

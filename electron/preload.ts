@@ -1,12 +1,14 @@
 /**
  * The preload script (sandboxed, context-isolated; bundled to dist/electron/preload.cjs). Exposes
- * exactly two objects to the page and never `ipcRenderer` itself:
+ * exactly three objects to the page and never `ipcRenderer` itself:
  *   window.likelyEngine: EngineClient (common/api.ts), the same shape as the WebSocket client;
- *   window.likelyShell:  LikelyShell (common/shell.ts), the document, file and menu bridge.
+ *   window.likelyShell:  LikelyShell (common/shell.ts), the document, file and menu bridge;
+ *   window.likelyModels: ModelsClient (common/models-api.ts), the Models panel's API.
  * Each function forwards to one fixed channel; main validates the sender and the arguments.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { EngineClient, EngineEvents, MethodName, ParamsOf, ResultOf } from '../common/api.ts';
+import type { AppModelsEvents, ModelsClient, ModelsMethodName, ModelsParamsOf, ModelsResultOf } from '../common/models-api.ts';
 import { CHANNELS, type ExportReply, type LikelyShell, type ShellCommand, type ShellEvents } from '../common/shell.ts';
 
 /** invoke() rejects with "Error invoking remote method 'x': Error: <message>"; the page gets <message>. */
@@ -38,6 +40,7 @@ function eventChannel<Events>(channel: string) {
 
 const onEngine = eventChannel<EngineEvents>(CHANNELS.engineEvent);
 const onShell = eventChannel<ShellEvents>(CHANNELS.shellEvent);
+const onModels = eventChannel<AppModelsEvents>(CHANNELS.modelsEvent);
 
 const likelyEngine: EngineClient = {
   call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
@@ -75,5 +78,13 @@ const likelyShell: LikelyShell = {
   on: onShell,
 };
 
+const likelyModels: ModelsClient = {
+  call<M extends ModelsMethodName>(method: M, params: ModelsParamsOf<M>): Promise<ModelsResultOf<M>> {
+    return invoke<ModelsResultOf<M>>(CHANNELS.modelsCall, method, params);
+  },
+  on: onModels,
+};
+
 contextBridge.exposeInMainWorld('likelyEngine', likelyEngine);
+contextBridge.exposeInMainWorld('likelyModels', likelyModels);
 contextBridge.exposeInMainWorld('likelyShell', likelyShell);

@@ -58,6 +58,7 @@ test('each invalid field falls back alone', () => {
     autosave: 'yes',
     windowBounds: { width: 50, height: 600 },
     modelDir: 'not/absolute',
+    modelId: '../escape',
     device: 'gpu',
   });
   assert.equal(s.theme, 'system');
@@ -65,6 +66,9 @@ test('each invalid field falls back alone', () => {
   assert.equal(s.autosave, true);
   assert.equal(s.windowBounds, null);
   assert.equal(s.modelDir, null);
+  assert.equal(s.modelId, null);
   assert.equal(s.device, 'gpu');
+  const chosen = sanitizeSettings({ modelId: 'gpt2-medium-fp16', modelDir: '/models/gpt2-medium-fp16', device: 'cpu' });
+  assert.deepEqual([chosen.modelId, chosen.modelDir, chosen.device], ['gpt2-medium-fp16', '/models/gpt2-medium-fp16', 'cpu']);
   assert.deepEqual(sanitizeSettings(null), DEFAULT_SETTINGS);
 });

@@ -28,6 +28,9 @@ export interface Settings {
   windowBounds: WindowBounds | null;
   /** A model folder chosen by the writer; null for the embedded model. */
   modelDir: string | null;
+  /** The model chosen in the Models panel (an id of the model manager); null: `modelDir`, else the embedded model. */
+  modelId: string | null;
+  /** Where the engine runs: the best available, a GPU only, or the CPU. */
   device: 'auto' | 'gpu' | 'cpu';
 }
 
@@ -37,6 +40,7 @@ export const DEFAULT_SETTINGS: Settings = {
   autosave: true,
   windowBounds: null,
   modelDir: null,
+  modelId: null,
   device: 'auto',
 };
 
@@ -57,6 +61,7 @@ export function sanitizeSettings(raw: unknown): Settings {
     if (int(b.x, -100_000, 100_000) && int(b.y, -100_000, 100_000)) Object.assign(out.windowBounds, { x: b.x, y: b.y });
   }
   if (typeof r.modelDir === 'string' && isAbsolute(r.modelDir)) out.modelDir = r.modelDir;
+  if (typeof r.modelId === 'string' && r.modelId.length <= 100 && /^[a-z0-9][a-z0-9._-]*$/.test(r.modelId)) out.modelId = r.modelId;
   if (r.device === 'auto' || r.device === 'gpu' || r.device === 'cpu') out.device = r.device;
   return out;
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import type { EngineEvents, EngineStatus, ScoreUpdate } from '../common/api.ts';
+import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import { WindowEngine } from './window-engine.ts';
 
 type Event = { [E in keyof EngineEvents]: { event: E; data: EngineEvents[E] } }[keyof EngineEvents];
@@ -74,5 +78,31 @@ test('the window gets scores; when the engine process is killed it sees the rest
     assert.match(html, /<title>Crash test/);
   } finally {
     engine.close();
+  }
+});
+
+test('switching the model re-scores the window\'s document and the export names the new model', async () => {
+  const copy = mkdtempSync(join(tmpdir(), 'likely-window-switch-'));
+  cpSync(EMBEDDED_MODEL_DIR, copy, { recursive: true, filter: (src) => !basename(src).startsWith('.likely-') });
+  const config = JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8')) as { likely: Record<string, unknown> };
+  writeFileSync(join(copy, 'config.json'), JSON.stringify({ ...config, likely: { ...config.likely, name: 'Switched model' } }));
+  const { engine, events, scored, status } = start();
+  try {
+    await status('ready');
+    void engine.call('update', { version: 1, text: 'A window switches its model while a draft is open.' });
+    await scored(1);
+    const before = engine.tracker.complete(1)!;
+    const seen = events.length;
+    const info = await engine.switchModel({ modelDir: copy });
+    assert.equal(info.name, 'Switched model');
+    const rescored = () => events.slice(seen).some((e) => e.event === 'scores' && e.data.version === 1 && e.data.done);
+    for (let i = 0; i < 1500 && !rescored(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(rescored(), 'the document is scored again by the new model');
+    const html = await engine.exportHtml({ title: 'After the switch', markdown: false });
+    assert.match(html, /Switched model/);
+    assert.equal(engine.tracker.complete(1)!.length, before.length);
+  } finally {
+    engine.close();
+    rmSync(copy, { recursive: true, force: true });
   }
 });

@@ -11,7 +11,7 @@
 import type { EngineEvents, EngineStatus, MethodName, ModelInfo, ParamsOf, ResultOf, ScoreUpdate } from '../common/api.ts';
 import { renderAnnotatedHtml } from '../common/export-html.ts';
 import { markdownBlocks } from '../common/markdown-blocks.ts';
-import { EngineHost, type EngineHostOptions } from '../models/src/engine-host.ts';
+import { EngineHost, type EngineHostOptions, type ModelSwitch } from '../models/src/engine-host.ts';
 import { ScoreTracker } from './score-tracker.ts';
 
 export type EngineSink = <E extends keyof EngineEvents>(event: E, data: EngineEvents[E]) => void;
@@ -49,6 +49,14 @@ export class WindowEngine {
       if (!this.document || p.version > this.document.version) this.document = { version: p.version, text: p.text };
     }
     return this.host.call(method, params);
+  }
+
+  /**
+   * Restarts the engine with another model folder or device (the Models panel); the newest
+   * document is scored again. Rejects, with the previous model running again, when it does not load.
+   */
+  switchModel(change: ModelSwitch): Promise<ModelInfo> {
+    return this.host.switchModel(change);
   }
 
   /** Kills the engine process; EngineHost starts a new one and re-scores (Engine ▸ Restart). */
