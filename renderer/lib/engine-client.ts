@@ -2,14 +2,28 @@
  * The renderer's engine client: the Electron preload bridge (`window.likelyEngine`) when present,
  * else a WebSocket to the local web server that served this page (`npm run serve`). Both implement
  * `EngineClient` from common/api.ts, so nothing else in the renderer knows which one it talks to.
+ * The models API (common/models-api.ts: `ModelsClient`) comes the same two ways: the preload's
+ * `window.likelyModels`, or the same WebSocket (`WebSocketEngineClient.models`).
  */
-import type { EngineClient, EngineEvents, EngineStatus, MethodName, ParamsOf, ResultOf, WireMessage } from '../../common/api.ts';
+import type { EngineClient, EngineEvents, EngineStatus, MethodName, ParamsOf, ResultOf } from '../../common/api.ts';
+import type { AppModelsEvents, ModelsClient, ModelsMethodName, ModelsParamsOf, ModelsResultOf } from '../../common/models-api.ts';
 
 declare global {
   interface Window {
     likelyEngine?: EngineClient;
+    likelyModels?: ModelsClient;
   }
 }
+
+/** A call as it goes over the socket: an engine method or a models method. */
+interface OutgoingCall {
+  kind: 'call';
+  id: number;
+  method: MethodName | ModelsMethodName;
+  params: unknown;
+}
+
+type IncomingMessage = { kind: 'result'; id: number; result?: unknown; error?: string } | { kind: 'event'; event: string; data: unknown };
 
 /** Close code the server uses when another tab took over the engine. */
 export const CLOSE_REPLACED = 4000;
@@ -22,9 +36,14 @@ export class WebSocketEngineClient implements EngineClient {
   private socket: WebSocket | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly listeners = new Map<keyof EngineEvents, Set<Listener>>();
+  private readonly listeners = new Map<string, Set<Listener>>();
   /** Calls made while connecting; updates are coalesced to the newest. */
-  private queue: WireMessage[] = [];
+  private queue: OutgoingCall[] = [];
+  /** The models API over the same socket (the server routes by method name). */
+  readonly models: ModelsClient = {
+    call: <M extends ModelsMethodName>(method: M, params: ModelsParamsOf<M>) => this.request(method, params) as Promise<ModelsResultOf<M>>,
+    on: <E extends keyof AppModelsEvents>(event: E, listener: (data: AppModelsEvents[E]) => void) => this.listen(event, listener as Listener),
+  };
   private backoff = 250;
   private stopped = false;
 
@@ -42,9 +61,9 @@ export class WebSocketEngineClient implements EngineClient {
       for (const msg of queued) socket.send(JSON.stringify(msg));
     };
     socket.onmessage = (e) => {
-      let msg: WireMessage;
+      let msg: IncomingMessage;
       try {
-        msg = JSON.parse(String(e.data)) as WireMessage;
+        msg = JSON.parse(String(e.data)) as IncomingMessage;
       } catch {
         return;
       }
@@ -77,22 +96,26 @@ export class WebSocketEngineClient implements EngineClient {
     this.emit('status', status);
   }
 
-  private emit(event: keyof EngineEvents, data: unknown): void {
+  private emit(event: string, data: unknown): void {
     for (const l of this.listeners.get(event) ?? []) l(data);
   }
 
   call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    return this.request(method, params) as Promise<ResultOf<M>>;
+  }
+
+  private request(method: MethodName | ModelsMethodName, params: unknown): Promise<unknown> {
     if (this.stopped) return Promise.reject(new Error('disconnected from the engine'));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      const msg: WireMessage = { kind: 'call', id, method, params };
+      this.pending.set(id, { resolve, reject });
+      const msg: OutgoingCall = { kind: 'call', id, method, params };
       if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
       else {
         if (method === 'update') {
           // Only the newest text matters; older queued updates resolve as superseded.
           this.queue = this.queue.filter((m) => {
-            if (m.kind === 'call' && m.method === 'update') {
+            if (m.method === 'update') {
               this.pending.get(m.id)?.resolve(undefined);
               this.pending.delete(m.id);
               return false;
@@ -106,16 +129,26 @@ export class WebSocketEngineClient implements EngineClient {
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void {
+    return this.listen(event, listener as Listener);
+  }
+
+  private listen(event: string, listener: Listener): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as Listener);
-    return () => set.delete(listener as Listener);
+    set.add(listener);
+    return () => void set.delete(listener);
   }
 
   close(): void {
     this.stopped = true;
     this.socket?.close();
   }
+}
+
+/** The models API of this page: the Electron bridge, the WebSocket of `engine`, or null when neither offers one. */
+export function connectModels(engine: EngineClient, win: Window = window): ModelsClient | null {
+  if (win.likelyModels) return win.likelyModels;
+  return engine instanceof WebSocketEngineClient ? engine.models : null;
 }
 
 /** The engine of this page: the Electron bridge when the preload exposed one, else the local server's WebSocket. */
