@@ -143,6 +143,8 @@ test('download a model from the hub with progress, pause and resume, switch to i
       await panel.locator('[data-model-id="too-big-test-fp32"] [data-fact="memory-warning"]').innerText(),
       /^⚠ needs about 5000 TB of memory; this machine has [\d.]+ GB in all$/,
     );
+    assert.equal(await panel.locator('[data-model-id="too-big-test-fp32"] [data-action="download"]').innerText(), 'Download anyway');
+    assert.equal(await row.locator('[data-action="download"]').innerText(), 'Download');
     const xl = panel.locator('[data-model-id="gpt2-xl-fp32"]');
     assert.match(await xl.locator('[data-fact="memory"]').innerText(), /needs about [\d.]+ GB of memory/);
     assert.match(await xl.locator('[data-fact="download"]').innerText(), /download [\d.]+ GB/);
@@ -157,6 +159,7 @@ test('download a model from the hub with progress, pause and resume, switch to i
     await row.locator('[data-action="resume"]').waitFor();
     const pausedText = await statusOf.innerText();
     assert.match(pausedText, /^Paused at [\d.]+ MB of [\d.]+ MB$/);
+    assert.equal(await panel.locator('[data-models="error"]').count(), 0, 'a pause is not an error');
     const pausedAt = Number(/Paused at ([\d.]+) MB/.exec(pausedText)![1]) * 1e6;
     hub.chunkDelayMs = 5;
     await row.locator('[data-action="resume"]').click();
@@ -216,6 +219,28 @@ test('download a model from the hub with progress, pause and resume, switch to i
     await scored(page);
     assert.equal(await page.evaluate(() => window.likelyEditor!.getPlainText()), DRAFT);
     await page.screenshot({ path: join(ARTIFACTS, 'models-panel.png') });
+
+    // GPU only: where no GPU provider works, the panel says why and the engine stays on the CPU.
+    await panel.locator('[data-device="gpu"]').click();
+    await page.waitForFunction(
+      () => document.querySelector('[data-models="error"]') !== null || document.querySelector('[data-device="gpu"]')?.getAttribute('aria-checked') === 'true',
+      null,
+      WAIT,
+    );
+    const gpuError = panel.locator('[data-models="error"]');
+    if (await gpuError.count()) {
+      assert.match(await gpuError.innerText(), /GPU requested but .*provider/);
+      assert.equal(await panel.locator('[data-device="cpu"]').getAttribute('aria-checked'), 'true', 'the setting stays on what runs');
+      await page.waitForFunction(() => (window.likelyEditorState as unknown as { status: { state: string } }).status.state === 'ready', null, WAIT);
+      assert.equal(await page.locator('[data-status="device"]').innerText(), 'CPU');
+      assert.equal(await page.locator('[data-status="model"]').innerText(), expectedName, 'the model stays');
+      await scored(page);
+      await panel.locator('[data-device="cpu"]').click(); // already CPU: nothing to do
+    } else {
+      assert.match(await page.locator('[data-status="device"]').innerText(), /^GPU \(/);
+      await panel.locator('[data-device="cpu"]').click();
+      await page.waitForFunction(() => document.querySelector('[data-status="device"]')?.textContent === 'CPU', null, WAIT);
+    }
 
     // The choice is kept for the next start of the server.
     assert.deepEqual(JSON.parse(readFileSync(join(modelsDir, '.likely-web-settings.json'), 'utf8')), { modelId: ID, device: 'cpu' });
