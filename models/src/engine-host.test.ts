@@ -249,3 +249,23 @@ test('switches run one after another; the last one asked for is what runs', asyn
     rmSync(b, { recursive: true, force: true });
   }
 });
+
+test('a switch during the crash-restart backoff replaces the pending restart (one process, the new model)', async () => {
+  const copy = tempModelCopy('Model after a crash');
+  const host = new EngineHost({ device: 'cpu' });
+  try {
+    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const restarting = waitFor<EngineStatus>(host, 'status', (s) => s.state === 'restarting');
+    host.kill();
+    await restarting;
+    const info = await host.switchModel({ modelDir: copy });
+    assert.equal(info.name, 'Model after a crash');
+    await new Promise((r) => setTimeout(r, 400)); // past the 100 ms backoff the crash had scheduled
+    assert.equal(host.restarts.length, 0, 'the scheduled restart did not start a second process');
+    assert.equal((await host.call('modelInfo', {})).name, 'Model after a crash');
+    assert.equal(host.status.state, 'ready');
+  } finally {
+    host.close();
+    rmSync(copy, { recursive: true, force: true });
+  }
+});
