@@ -153,6 +153,12 @@ test('download a model from the hub with progress, pause and resume, switch to i
     await row.locator('[data-action="download"]').click();
     const statusOf = row.locator(`[data-status-of="${ID}"]`);
     await page.waitForFunction((id) => /MB of [\d.]+ MB · [\d.]+ [kM]B\/s · \d+:\d\d left/.test(document.querySelector(`[data-status-of="${id}"]`)?.textContent ?? ''), ID, WAIT);
+    // Pause inside the weights (sent slowly by the CDN), past the small files the hub sends at once.
+    await page.waitForFunction(
+      () => (window as unknown as { progressLog: DownloadProgress[] }).progressLog.some((p) => p.phase === 'downloading' && p.file.startsWith('onnx/') && p.bytes > 4_000_000),
+      null,
+      WAIT,
+    );
     assert.equal(await row.locator('progress').count(), 1);
     await page.screenshot({ path: join(ARTIFACTS, 'models-downloading.png') });
     await row.locator('[data-action="pause"]').click();
