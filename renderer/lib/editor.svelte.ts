@@ -90,6 +90,7 @@ export class LikelyEditor {
   private queued: ScoreUpdate[] = [];
   private flushScheduled = false;
   private lastMirror: unknown = null;
+  private lastScale: unknown = null;
   private wordsTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
@@ -296,10 +297,14 @@ export class LikelyEditor {
   private afterUpdate(s: ScoresState): void {
     if (s.mirror !== this.lastMirror) {
       this.lastMirror = s.mirror;
-      const lps = s.mirror.tokens.map((t) => t.logprob);
-      this.perplexity = perplexity(lps);
-      this.range = this.mode === 'rank' || lps.length === 0 ? null : meanStdRange(this.mode === 'entropy' ? s.mirror.tokens.map((t) => t.entropy) : lps);
+      this.perplexity = perplexity(s.mirror.tokens.map((t) => t.logprob));
       if (this.statsOpen) this.scheduleStats();
+    }
+    if (s.scale !== this.lastScale) {
+      // The legend's range is the one the colors use (the plugin's scale and the tokens it came from).
+      this.lastScale = s.scale;
+      const basis = s.scaleBasis.tokens;
+      this.range = this.mode === 'rank' || basis.length === 0 ? null : meanStdRange(basis.map((t) => (this.mode === 'entropy' ? t.entropy : t.logprob)));
     }
     this.tokenCount = s.mirror.version === s.version ? s.mirror.tokenCount : Math.max(s.mirror.tokenCount, s.fresh);
     this.scored = s.mirror.version === s.version ? s.mirror.tokens.length : s.fresh;
@@ -333,6 +338,7 @@ export class LikelyEditor {
     this.highlighted = null;
     this.applyOptions({ mode, highlight: null });
     this.lastMirror = null;
+    this.lastScale = null;
     const s = this.scores();
     if (s) this.afterUpdate(s);
   }

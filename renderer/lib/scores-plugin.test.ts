@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { history, undo } from 'prosemirror-history';
 import { EditorState, Selection, type TextSelection, type Transaction } from 'prosemirror-state';
-import type { Decoration } from 'prosemirror-view';
+import type { Node as PMNode } from 'prosemirror-model';
+import type { Decoration, DecorationSet } from 'prosemirror-view';
 import type { ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { colorScale } from '../../common/colors.ts';
 import { parsePlainText } from './schema.ts';
-import { allFresh, optionsTransaction, scoresKey, scoresPlugin, scoresTransaction, tokenAt, type ScoresPluginConfig, type ScoresState, type TokenSpec } from './scores-plugin.ts';
+import { allFresh, buildDisplay, optionsTransaction, scoresKey, scoresPlugin, scoresTransaction, tokenAt, type ScoresPluginConfig, type ScoresState, type TokenSpec } from './scores-plugin.ts';
 import { textToPos } from './text-map.ts';
 
 const PRETOKEN = /'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -96,6 +97,22 @@ class ModelEngine {
   }
 }
 
+/** The drawn decorations as comparable values: place and attributes (a widget by its key). */
+function drawn(set: DecorationSet): string[] {
+  return set
+    .find()
+    .map((d) => {
+      const attrs = (d as unknown as { type: { attrs?: Record<string, string> } }).type.attrs;
+      return `${d.from}-${d.to} ${attrs ? JSON.stringify(attrs) : `widget ${String(d.spec.key)}`}`;
+    })
+    .sort();
+}
+
+/** The display kept up to date incrementally equals one built from scratch. */
+function assertDisplayRebuilds(s: ScoresState, doc: PMNode): void {
+  assert.deepEqual(drawn(s.display), drawn(buildDisplay(s, doc)), 'the incrementally updated display equals a full rebuild');
+}
+
 function setup(text: string, extraPlugins = false) {
   let n = 0;
   const sent: { version: number; text: string }[] = [];
@@ -111,6 +128,7 @@ function setup(text: string, extraPlugins = false) {
   const apply = (tr: Transaction) => {
     state = state.apply(tr);
     note();
+    assertDisplayRebuilds(ps(), state.doc);
   };
   return {
     get state() {
@@ -399,4 +417,74 @@ test('random edits with the engine skipping and interleaving versions: fresh is 
     }
     assertComplete(ed.ps());
   }
+});
+
+test('the scale holds while a version streams in and is recomputed when it is complete; a chunk redraws only its tokens', () => {
+  const paragraphs = ['The first paragraph stays as it is.', 'The second one is edited at its end', 'The third one follows it.'];
+  const ed = setup(paragraphs.join('\n\n'));
+  const text1 = ed.ps().text.text;
+  const all1 = chunks(1, text1, 3);
+  // Before any version is complete, the scale follows the scored tokens each time they double.
+  ed.deliver(all1[0]!);
+  ed.deliver(all1[1]!);
+  const early = ed.ps().scale;
+  assert.equal(ed.ps().scaleBasis.tokens.length, 3);
+  ed.deliver(all1[2]!);
+  assert.notEqual(ed.ps().scale, early, 'recomputed at 6 = 2 × 3 tokens');
+  const six = ed.ps().scale;
+  ed.deliver(all1[3]!);
+  assert.equal(ed.ps().scale, six, 'not recomputed at 9 < 2 × 6 tokens');
+  assert.ok(all1.length > 5);
+  for (const up of all1.slice(4)) ed.deliver(up);
+  assertComplete(ed.ps());
+  const scale1 = colorScale('logprob', scoreText(text1));
+  for (const d of shown(ed.ps())) assert.equal(d.style, `--c: ${scale1(d.spec.t)}`);
+  assert.ok(ed.ps().scaleBasis.complete);
+
+  // Edit the end of the second paragraph: its version streams in with the first version's scale.
+  const end2 = ed.state.doc.child(0).nodeSize + ed.state.doc.child(1).nodeSize - 1;
+  ed.apply(ed.state.tr.insertText(' quickly', end2));
+  const text2 = ed.ps().text.text;
+  const truth2 = scoreText(text2);
+  const firstChanged = truth2.findIndex((t, i) => t.id !== scoreText(text1)[i]?.id);
+  const all2 = chunks(2, text2, 2, firstChanged);
+  const firstParagraph = () => ed.ps().display.find(0, ed.state.doc.child(0).nodeSize);
+  const before = firstParagraph();
+  assert.ok(before.length > 5);
+  for (const up of all2.slice(0, -1)) {
+    ed.deliver(up);
+    const s = ed.ps();
+    for (const d of shown(s)) assert.equal(d.style, `--c: ${scale1(d.spec.t)}`, 'colors use the complete version\'s scale while v2 streams');
+    const now = firstParagraph();
+    assert.equal(now.length, before.length);
+    // find() returns copies; the decoration's type (its attributes) is what the view compares.
+    const type = (d: Decoration) => (d as unknown as { type: object }).type;
+    now.forEach((d, k) => assert.equal(type(d), type(before[k]!), 'the first paragraph\'s decorations are untouched by chunks after it'));
+  }
+  ed.deliver(all2[all2.length - 1]!);
+  assertComplete(ed.ps());
+  const scale2 = colorScale('logprob', truth2);
+  for (const d of shown(ed.ps())) assert.equal(d.style, `--c: ${scale2(d.spec.t)}`, 'recomputed when v2 is complete');
+});
+
+test('moving the viewport draws what it newly covers and drops what it left, like a full rebuild', () => {
+  const text = Array.from({ length: 30 }, (_, k) => `Paragraph ${k} has a few words in it, enough to scroll.`).join('\n\n');
+  const ed = setup(text);
+  for (const up of chunks(1, ed.ps().text.text, 50)) ed.deliver(up);
+  assertComplete(ed.ps());
+  const size = ed.state.doc.content.size;
+  const viewport = (from: number, to: number) => ed.apply(ed.state.tr.setMeta(scoresKey, { type: 'viewport', viewport: { from, to } }));
+  let seed = 7;
+  for (let k = 0; k < 40; k++) {
+    seed = (seed * 48271) % 2147483647;
+    const from = seed % (size - 200);
+    viewport(from, from + 100 + (seed % 300));
+    const s = ed.ps();
+    const ds = s.display.find();
+    assert.ok(ds.length > 0);
+    assert.ok(ds.every((d) => d.to >= s.viewport!.from && d.from <= s.viewport!.to), 'only tokens in the viewport are drawn');
+    if (k % 5 === 0) ed.apply(ed.state.tr.insertText('x', Math.min(size - 2, from + 10)));
+  }
+  ed.apply(ed.state.tr.setMeta(scoresKey, { type: 'viewport', viewport: null }));
+  assert.ok(ed.ps().display.find().length > 100);
 });

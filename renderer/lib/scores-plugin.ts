@@ -15,8 +15,16 @@
  *   at text offset x keeps only tokens that end before x (a token ending at x may merge with what
  *   is typed after it, and every later token has new context); the rest show as pending. Incoming
  *   chunks move `fresh` forward and replace the decorations of [old fresh, new fresh).
- * - `display`: what the view draws: the decorations near the viewport, with colors from the
- *   current mode over the mirror's tokens. Building it costs the tokens in view, not the document.
+ * - `display`: what the view draws: the decorations near the viewport, colored by `scale`, pending
+ *   ones marked. Kept up to date incrementally: mapped through edits, and only the ranges whose
+ *   decorations changed (new scores, tokens turning pending or fresh, the viewport moving) are
+ *   rebuilt, so a keystroke or a chunk costs the tokens it touches, and the view leaves the rest
+ *   of the DOM alone. A change of options or of the scale rebuilds the drawn range.
+ * - `scale`: token → color. The log-prob and entropy scales depend on the whole document (mean ±
+ *   2.5 σ), so the scale is computed when a version is completely scored (and, before the first
+ *   one is, each time the scored tokens have doubled), never per chunk: a hair's shift of the
+ *   mean changes most hues, which would recolor every token on screen with every chunk and make
+ *   colors wander while a version streams in.
  *
  * Chunks of a version older than the mirror's are stale and ignored. A chunk of a version older
  * than the current text still counts for the tokens that end before the first difference between
@@ -70,6 +78,8 @@ export interface ScoresState {
   /** Range of positions to draw, or null for the whole document. */
   viewport: { from: number; to: number } | null;
   scale: (t: TokenScore) => string;
+  /** The tokens `scale` was computed from, and whether they were a whole version. */
+  scaleBasis: { tokens: readonly TokenScore[]; complete: boolean };
   display: DecorationSet;
 }
 
@@ -96,8 +106,15 @@ export interface ScoresPluginConfig {
 
 /** Documents up to this many positions are drawn whole; larger ones near the viewport only. */
 const SMALL_DOCUMENT = 4000;
-/** Positions drawn beyond each edge of the visible range (at least). */
-const VIEWPORT_MARGIN = 3000;
+/**
+ * Positions drawn beyond each edge of the visible range: one screen's worth, at least this. The
+ * drawn range moves on (drawing only what it newly covers) once the visible range comes within
+ * half a margin of its edge, so scrolling draws a little every few frames and a fresh set of
+ * scores (or a new scale) redraws about three screens, not the document.
+ */
+const VIEWPORT_MARGIN = 1500;
+/** Positions the document may grow or shrink by before the viewport is measured again. */
+const MEASURE_AFTER_CHANGE = 256;
 const DEFAULT_OPTIONS: DisplayOptions = { mode: 'logprob', theme: 'light', enabled: true, highlight: null };
 const NO_MIRROR: Mirror = { version: -1, tokens: [], tokenCount: 0, done: false };
 
@@ -135,19 +152,29 @@ function tokenDecorations(dt: DocText, tokens: readonly TokenScore[], a: number,
   return out;
 }
 
-/** Replaces the decorations of the text covered by tokens [a, b) with theirs. */
-function replaceTokens(deco: DecorationSet, doc: PMNode, dt: DocText, tokens: readonly TokenScore[], a: number, b: number): DecorationSet {
+/** A position range [from, to] whose drawn decorations must be rebuilt. */
+type Dirty = [number, number];
+
+/**
+ * Replaces the decorations of the text covered by tokens [a, b) with theirs, and notes the range.
+ * A replacement of most of the document builds a new set: removing thousands of decorations from
+ * a set one by one costs far more than building it again.
+ */
+function replaceTokens(deco: DecorationSet, doc: PMNode, dt: DocText, tokens: readonly TokenScore[], a: number, b: number, dirty: Dirty[]): DecorationSet {
   if (b <= a) return deco;
   const from = textToPos(dt, tokens[a]!.start, -1);
   const to = textToPos(dt, tokens[b - 1]!.end, 1);
+  dirty.push([from, to]);
   // Keep the decorations of fresh tokens before a: a line-break marker of the token before can sit
   // at `from` (two "\n" tokens between paragraphs share the end of the first paragraph).
   const keep = (spec: TokenSpec) => spec.i < a && tokens[spec.i] === spec.t;
-  const old = deco.find(from, to).filter((d) => !keep(d.spec as TokenSpec) && (d.from === d.to ? d.from >= from && d.from < to : d.from < to && d.to > from));
-  return deco.remove(old).add(doc, tokenDecorations(dt, tokens, a, b));
+  const replaced = (d: Decoration) => !keep(d.spec as TokenSpec) && (d.from === d.to ? d.from >= from && d.from < to : d.from < to && d.to > from);
+  const added = tokenDecorations(dt, tokens, a, b);
+  if (2 * (b - a) > tokens.length) return DecorationSet.create(doc, deco.find().filter((d) => !replaced(d)).concat(added));
+  return deco.remove(deco.find(from, to).filter(replaced)).add(doc, added);
 }
 
-function applyScores(s: ScoresState, up: ScoreUpdate, doc: PMNode): ScoresState {
+function applyScores(s: ScoresState, up: ScoreUpdate, doc: PMNode, dirty: Dirty[]): ScoresState {
   if (up.version < s.mirror.version) return s;
   const versionText = s.sent.get(up.version);
   if (versionText === undefined) return s;
@@ -177,11 +204,18 @@ function applyScores(s: ScoresState, up: ScoreUpdate, doc: PMNode): ScoresState 
     // Start at the token holding the character of an empty token, so its tail is complete.
     let a = fresh;
     while (a > 0 && tokens[a]!.text === '') a--;
-    deco = replaceTokens(deco, doc, s.text, tokens, a, valid);
+    deco = replaceTokens(deco, doc, s.text, tokens, a, valid, dirty);
     fresh = valid;
   }
-  const scale = colorScale(s.options.mode, tokens, s.options.theme);
-  return { ...s, sent, mirror, fresh, deco, scale };
+  return { ...s, sent, mirror, fresh, deco };
+}
+
+/** Recomputes the scale when a version is complete, or (none yet) when the scored tokens doubled. */
+function updateScale(s: ScoresState): ScoresState {
+  const { tokens, done } = s.mirror;
+  const basis = s.scaleBasis;
+  if (tokens === basis.tokens || !(done || (!basis.complete && tokens.length > 0 && tokens.length >= 2 * basis.tokens.length))) return s;
+  return { ...s, scale: colorScale(s.options.mode, tokens, s.options.theme), scaleBasis: { tokens, complete: done } };
 }
 
 function applyDocChange(s: ScoresState, tr: Transaction, config: ScoresPluginConfig): ScoresState {
@@ -232,15 +266,12 @@ function markerDOM(className: string, color: string, title: string, index: strin
   };
 }
 
-/** The decorations the view draws: tokens near the viewport, colored, pending ones marked. */
-export function buildDisplay(s: ScoresState, doc: PMNode): DecorationSet {
-  if (!s.options.enabled || s.deco === DecorationSet.empty) return DecorationSet.empty;
-  const range = s.viewport ?? { from: 0, to: doc.content.size };
-  const boundary = freshEnd(s);
+/** Drawn decorations for entries of the full set: colored, pending ones (at or after `boundary`) marked. */
+function displayDecorations(s: ScoresState, entries: Iterable<Decoration>, boundary: number): Decoration[] {
   const highlight = s.options.highlight;
   const colors = new Map<TokenScore, string>();
   const out: Decoration[] = [];
-  for (const d of s.deco.find(range.from, range.to)) {
+  for (const d of entries) {
     const spec = d.spec as TokenSpec;
     let color = colors.get(spec.t);
     if (color === undefined) colors.set(spec.t, (color = s.scale(spec.t)));
@@ -260,11 +291,87 @@ export function buildDisplay(s: ScoresState, doc: PMNode): DecorationSet {
       out.push(Decoration.inline(d.from, d.to, attrs, spec));
     }
   }
-  return DecorationSet.create(doc, out);
+  return out;
 }
 
-function withDisplay(s: ScoresState, doc: PMNode): ScoresState {
-  return { ...s, display: buildDisplay(s, doc) };
+/** The decorations the view draws, built from scratch: tokens near the viewport, colored, pending ones marked. */
+export function buildDisplay(s: ScoresState, doc: PMNode): DecorationSet {
+  if (!s.options.enabled || s.deco === DecorationSet.empty) return DecorationSet.empty;
+  const range = s.viewport ?? { from: 0, to: doc.content.size };
+  return DecorationSet.create(doc, displayDecorations(s, s.deco.find(range.from, range.to), freshEnd(s)));
+}
+
+/** Where a transaction changed the document, as ranges of the new document. */
+function changedRanges(tr: Transaction, dirty: Dirty[]): void {
+  const maps = tr.mapping.maps;
+  for (let i = 0; i < maps.length; i++) {
+    const rest = tr.mapping.slice(i + 1);
+    maps[i]!.forEach((_a, _b, from, to) => dirty.push([rest.map(from, -1), rest.map(to, 1)]));
+  }
+}
+
+/**
+ * The drawn decorations after a transaction: the previous ones mapped through it, with the ranges
+ * whose decorations changed rebuilt (`dirty`: new scores and edits), those that turned pending or
+ * fresh, and what the viewport newly covers; what it left is dropped. Equal to buildDisplay(next).
+ */
+function updateDisplay(prev: ScoresState, next: ScoresState, tr: Transaction, dirty: Dirty[]): DecorationSet {
+  const doc = tr.doc;
+  if (!next.options.enabled || next.deco === DecorationSet.empty) return DecorationSet.empty;
+  if (prev.display === DecorationSet.empty || prev.options !== next.options || prev.scale !== next.scale || !prev.viewport !== !next.viewport) return buildDisplay(next, doc);
+  const size = doc.content.size;
+  let display = tr.docChanged ? prev.display.map(tr.mapping, doc) : prev.display;
+  if (tr.docChanged) changedRanges(tr, dirty);
+  // Tokens between the old and the new pending boundary changed state (±1 for mapping at the edges).
+  const clamp = (b: number) => (b === Infinity ? size : Math.max(0, Math.min(size, b)));
+  let before = freshEnd(prev);
+  if (tr.docChanged && before >= 0 && before !== Infinity) before = tr.mapping.map(before, -1);
+  const boundary = freshEnd(next);
+  if (before !== boundary) dirty.push([Math.max(0, clamp(Math.min(before, boundary)) - 1), Math.min(size, clamp(Math.max(before, boundary)) + 1)]);
+  const view = next.viewport ?? { from: 0, to: size };
+  const drop: Decoration[] = [];
+  const was = tr.docChanged && prev.viewport ? { from: tr.mapping.map(prev.viewport.from, -1), to: tr.mapping.map(prev.viewport.to, 1) } : prev.viewport;
+  if (was && next.viewport && (was.from !== view.from || was.to !== view.to)) {
+    for (const d of display.find(0, view.from)) if (d.to < view.from) drop.push(d);
+    for (const d of display.find(view.to, size)) if (d.from > view.to) drop.push(d);
+    if (was.to < view.from || was.from > view.to) dirty.push([view.from, view.to]);
+    else {
+      if (view.from < was.from) dirty.push([view.from, was.from]);
+      if (view.to > was.to) dirty.push([was.to, view.to]);
+    }
+  }
+  // Rebuild the dirty ranges that are drawn; when they cover most of the view, rebuild it all.
+  const ranges = dirty
+    .map(([a, b]): Dirty => [Math.max(a, view.from), Math.min(b, view.to)])
+    .filter(([a, b]) => a <= b)
+    .sort((x, y) => x[0] - y[0]);
+  const merged: Dirty[] = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  let covered = 0;
+  for (const [a, b] of merged) covered += b - a;
+  if (2 * covered > view.to - view.from) return buildDisplay(next, doc);
+  // find() returns copies: a token piece reaching into two ranges is found twice.
+  const entries: Decoration[] = [];
+  const seen = new Map<TokenSpec, number[]>();
+  const stale: Decoration[] = drop;
+  for (const [a, b] of merged) {
+    for (const d of next.deco.find(a, b)) {
+      const spec = d.spec as TokenSpec;
+      const at = seen.get(spec);
+      if (at?.includes(d.from)) continue;
+      if (at) at.push(d.from);
+      else seen.set(spec, [d.from]);
+      entries.push(d);
+    }
+    stale.push(...display.find(a, b));
+  }
+  if (stale.length) display = display.remove(stale);
+  if (entries.length) display = display.add(doc, displayDecorations(next, entries, boundary));
+  return display;
 }
 
 export function initialScoresState(doc: PMNode, config: ScoresPluginConfig): ScoresState {
@@ -281,6 +388,7 @@ export function initialScoresState(doc: PMNode, config: ScoresPluginConfig): Sco
     options,
     viewport: null,
     scale: colorScale(options.mode, [], options.theme),
+    scaleBasis: { tokens: [], complete: false },
     display: DecorationSet.empty,
   };
   return s;
@@ -290,15 +398,16 @@ export function applyScoresTransaction(s: ScoresState, tr: Transaction, config: 
   const meta = tr.getMeta(scoresKey) as ScoresMeta | undefined;
   if (!tr.docChanged && !meta) return s;
   let next = tr.docChanged ? applyDocChange(s, tr, config) : s;
+  const dirty: Dirty[] = [];
   if (meta?.type === 'scores') {
     const updates = Array.isArray(meta.update) ? meta.update : [meta.update as ScoreUpdate];
-    for (const up of updates) next = applyScores(next, up, tr.doc);
-    if (updates.length > 1) next = { ...next, scale: colorScale(next.options.mode, next.mirror.tokens, next.options.theme) };
-  }
-  else if (meta?.type === 'options') {
+    for (const up of updates) next = applyScores(next, up, tr.doc, dirty);
+    next = updateScale(next);
+  } else if (meta?.type === 'options') {
     const options = { ...next.options, ...meta.options };
-    const scale = options.mode !== next.options.mode || options.theme !== next.options.theme ? colorScale(options.mode, next.mirror.tokens, options.theme) : next.scale;
-    next = { ...next, options, scale };
+    const { tokens, complete } = next.scaleBasis;
+    const scale = options.mode !== next.options.mode || options.theme !== next.options.theme ? colorScale(options.mode, tokens, options.theme) : next.scale;
+    next = { ...next, options, scale, scaleBasis: { tokens, complete } };
   } else if (meta?.type === 'viewport') next = { ...next, viewport: meta.viewport };
   else if (meta?.type === 'resend') {
     const version = config.nextVersion();
@@ -306,7 +415,7 @@ export function applyScoresTransaction(s: ScoresState, tr: Transaction, config: 
     sent.set(version, next.text.text);
     next = { ...next, version, sent };
   }
-  return withDisplay(next, tr.doc);
+  return { ...next, display: updateDisplay(s, next, tr, dirty) };
 }
 
 /** The token at a position: the piece containing it, else one ending or a marker sitting there. */
@@ -326,7 +435,7 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
   return new Plugin<ScoresState>({
     key: scoresKey,
     state: {
-      init: (_, state) => withDisplay(initialScoresState(state.doc, config), state.doc),
+      init: (_, state) => initialScoresState(state.doc, config),
       apply: (tr, s) => applyScoresTransaction(s, tr, config),
     },
     props: {
@@ -335,15 +444,18 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
     view: (view) => {
       let sentVersion = -1;
       let frame = 0;
+      let measuredSize = -Infinity;
       const measure = () => {
         frame = 0;
         const s = scoresKey.getState(view.state)!;
         const size = view.state.doc.content.size;
+        measuredSize = size;
         const visible = size > SMALL_DOCUMENT && config.measureViewport ? config.measureViewport(view) : null;
         let want: { from: number; to: number } | null = null;
         if (visible) {
-          if (s.viewport && visible.from >= s.viewport.from && visible.to <= s.viewport.to) return;
-          const margin = Math.max(VIEWPORT_MARGIN, 2 * (visible.to - visible.from));
+          const margin = Math.max(VIEWPORT_MARGIN, visible.to - visible.from);
+          const v = s.viewport;
+          if (v && (v.from === 0 || visible.from >= v.from + margin / 2) && (v.to === size || visible.to <= v.to - margin / 2)) return;
           want = { from: Math.max(0, visible.from - margin), to: Math.min(size, visible.to + margin) };
         } else if (s.viewport === null) return;
         view.dispatch(view.state.tr.setMeta(scoresKey, { type: 'viewport', viewport: want } satisfies ScoresMeta).setMeta('addToHistory', false));
@@ -362,7 +474,9 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
           sentVersion = s.version;
           config.onText?.(s.version, s.text.text);
         }
-        if (hasWindow && (!prev || prev.doc !== v.state.doc)) schedule();
+        // Typing moves the visible range by a few positions, which the margin absorbs (the drawn
+        // range is mapped through edits): measure again (layout, posAtCoords) only after bigger changes.
+        if (hasWindow && (!prev || (prev.doc !== v.state.doc && Math.abs(v.state.doc.content.size - measuredSize) > MEASURE_AFTER_CHANGE))) schedule();
         config.onUpdate?.(s, v);
       };
       update(view, null);
