@@ -42,6 +42,8 @@ const KEYS = num('keys', 60);
 /** --profile DIR: writes the page's CPU profile of each measurement there (open in DevTools; build with --minify false to read names). */
 const PROFILE = argv.includes('--profile') ? argv[argv.indexOf('--profile') + 1]! : null;
 const RUNS = num('runs', 30);
+/** Scroll speed: 120 px a frame is 7,200 px/s, a fast fling (a mouse wheel is nearer 2,000–3,000 px/s). */
+const SCROLL_PX = num('scroll-px', 120);
 const TYPED = ' and so the quiet river kept running past the old mill while everyone in the town slept soundly';
 const log = (...a: unknown[]) => (json ? console.error(...a) : console.log(...a));
 
@@ -156,6 +158,20 @@ async function caretAtEndOfFirstParagraph(page: Page): Promise<void> {
   await afterNextFrame(page);
 }
 
+/** Types into a bare contenteditable page (its own renderer process) while the engine is busy. */
+async function plainKeys(s: Session, keys: number) {
+  const context = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.addInitScript({ content: 'window.__name = (f) => f;' });
+  await page.setContent('<div id="e" contenteditable="true" style="font: 18px serif; padding: 20px; min-height: 300px">Plain text. </div>');
+  await page.focus('#e');
+  await page.keyboard.press('End');
+  await installKeyProbe(page);
+  const recs = await typeKeys(page, keys);
+  await context.close();
+  return keyStats(recs);
+}
+
 async function frameBaseline(s: Session) {
   const { page, close } = await openEditor(s);
   const intervals = await page.evaluate(
@@ -170,14 +186,16 @@ async function frameBaseline(s: Session) {
         requestAnimationFrame(step);
       }),
   );
-  await page.setContent('<div id="e" contenteditable="true" style="font: 18px serif; padding: 20px; min-height: 300px">Plain text. </div>');
-  await page.focus('#e');
-  await page.keyboard.press('End');
-  await installKeyProbe(page);
-  const recs = await typeKeys(page, Math.min(KEYS, 50));
   await close();
-  const k = keyStats(recs);
-  return { intervalMs: round(quantile(intervals, 0.5)), plainKeyToFrameP50Ms: k.keyToFrameP50Ms, plainKeyToFrameP95Ms: k.keyToFrameP95Ms };
+  const k = await plainKeys(s, Math.min(KEYS, 50));
+  return {
+    intervalMs: round(quantile(intervals, 0.5)),
+    plainKeyToFrameP50Ms: k.keyToFrameP50Ms,
+    plainKeyToFrameP95Ms: k.keyToFrameP95Ms,
+    plainWhileScoringKeyToFrameP50Ms: NaN,
+    plainWhileScoringKeyToFrameP95Ms: NaN,
+    engineScoringDuringControl: false,
+  };
 }
 
 /** Opens `text` with setPlainText; times the first frame, the first colored frame and full scoring. */
@@ -251,8 +269,8 @@ export async function decorate(page: Page, runs: number) {
   }, runs);
 }
 
-export async function scroll(page: Page) {
-  return page.evaluate(async () => {
+export async function scroll(page: Page, px = SCROLL_PX) {
+  return page.evaluate(async (pxPerFrame) => {
     const scroller = document.querySelector('.editor-scroll') as HTMLElement;
     scroller.scrollTop = 0;
     await new Promise((r) => setTimeout(r, 300));
@@ -265,7 +283,7 @@ export async function scroll(page: Page) {
         ch.port2.postMessage(null);
         frames.push(rec);
         const before = scroller.scrollTop;
-        scroller.scrollTop += 240;
+        scroller.scrollTop += pxPerFrame;
         if (scroller.scrollTop === before || frames.length > 2000) setTimeout(resolve, 50);
         else requestAnimationFrame(step);
       };
@@ -298,7 +316,7 @@ export async function scroll(page: Page) {
       await afterFrame();
     }
     return { intervals: frames.slice(1).map((f, i) => f.t - frames[i]!.t), work: frames.map((f) => f.work), height: scroller.scrollHeight, jumps, uncoloredFrames };
-  });
+  }, px);
 }
 
 async function main(): Promise<void> {
@@ -358,6 +376,7 @@ async function main(): Promise<void> {
     const sc = await profiled(big.page, 'scroll20k', () => scroll(big.page));
     const scroll20k = {
       frames: sc.intervals.length,
+      pxPerFrame: SCROLL_PX,
       heightPx: sc.height,
       intervalP50Ms: round(quantile(sc.intervals, 0.5)),
       intervalP95Ms: round(quantile(sc.intervals, 0.95)),
@@ -376,6 +395,12 @@ async function main(): Promise<void> {
     await caretAtEndOfFirstParagraph(big.page);
     await installKeyProbe(big.page);
     const typing20k = { tokens: tokens20, ...keyStats(await profiled(big.page, 'typing20k', () => typeKeys(big.page, KEYS))) };
+    // Control: the same keys on a bare page while the engine still re-scores the 20,000 tokens.
+    const scoring = await big.page.evaluate(() => !window.likelyEditorState!.done);
+    const plain = await plainKeys(s, Math.min(KEYS, 50));
+    frame.plainWhileScoringKeyToFrameP50Ms = plain.keyToFrameP50Ms;
+    frame.plainWhileScoringKeyToFrameP95Ms = plain.keyToFrameP95Ms;
+    frame.engineScoringDuringControl = scoring && (await big.page.evaluate(() => !window.likelyEditorState!.done));
     await big.close();
     if (big.errors.length) throw new Error(`page errors: ${big.errors.join('\n')}`);
 

@@ -4,7 +4,7 @@
  * exposes what the components show (status, stats, popover, find) as reactive fields.
  */
 import { baseKeymap, chainCommands, exitCode, setBlockType, toggleMark } from 'prosemirror-commands';
-import { history, redo, undo } from 'prosemirror-history';
+import { closeHistory, history, redo, undo } from 'prosemirror-history';
 import { keymap } from 'prosemirror-keymap';
 import type { NodeType } from 'prosemirror-model';
 import { liftListItem, sinkListItem, splitListItem, wrapInList } from 'prosemirror-schema-list';
@@ -33,14 +33,17 @@ export interface PopoverData {
   pos: number;
   spec: TokenSpec;
   pending: boolean;
-  /** Viewport coordinates to show the popover at (below the token). */
+  /** Viewport coordinates to show the popover at (below the token), and the token's top. */
   x: number;
   y: number;
+  yTop: number;
   version: number;
   predictions: Prediction[] | null;
   infill: InfillResult | null;
   infillState: 'idle' | 'loading' | 'done' | 'error';
   infillError?: string;
+  /** The suggestion picked with the cycle shortcut (Alt+↓/↑), applied by Enter; -1 for none. */
+  selected: number;
   error: string | null;
   /** Opened from the keyboard: focus moves into the popover. */
   keyboard: boolean;
@@ -175,7 +178,10 @@ export class LikelyEditor {
       'Shift-Ctrl-3': setBlockType(s.heading!, { level: 3 }),
       'Shift-Ctrl-8': list(s.bullet_list!),
       'Shift-Ctrl-9': list(s.ordered_list!),
-      Enter: splitListItem(s.list_item!),
+      Enter: chainCommands(() => this.applySelectedSuggestion(), splitListItem(s.list_item!)),
+      // With suggestions in the popover: pick the next / previous one (Enter replaces the span with it).
+      'Alt-ArrowDown': () => this.cycleSuggestion(1),
+      'Alt-ArrowUp': () => this.cycleSuggestion(-1),
       'Mod-[': liftListItem(s.list_item!),
       'Mod-]': sinkListItem(s.list_item!),
       'Shift-Enter': chainCommands(exitCode, (state, dispatch) => {
@@ -441,10 +447,12 @@ export class LikelyEditor {
       pending: hit.pending,
       x: coords.left,
       y: coords.bottom,
+      yTop: coords.top,
       version: s.version,
       predictions: null,
       infill: null,
       infillState: 'idle',
+      selected: -1,
       error: null,
       keyboard,
     };
@@ -479,7 +487,30 @@ export class LikelyEditor {
     if (refocus) this.view?.focus();
   }
 
-  /** Replaces the span of the popover's fill-in suggestions with one of them. */
+  /** Moves the popover's selected suggestion (wrapping around); false when it shows none. */
+  cycleSuggestion(step: 1 | -1): boolean {
+    const p = this.popover;
+    const n = p?.infillState === 'done' ? (p.infill?.suggestions.length ?? 0) : 0;
+    if (!p || n === 0) return false;
+    const selected = p.selected < 0 ? (step > 0 ? 0 : n - 1) : (p.selected + step + n) % n;
+    this.popover = { ...p, selected };
+    return true;
+  }
+
+  /** Applies the suggestion picked with the cycle shortcut; false when none is picked. */
+  applySelectedSuggestion(): boolean {
+    const p = this.popover;
+    const suggestion = p && p.selected >= 0 ? p.infill?.suggestions[p.selected] : undefined;
+    if (!suggestion) return false;
+    this.applySuggestion(suggestion.text);
+    return true;
+  }
+
+  /**
+   * Replaces the span of the popover's fill-in suggestions with one of them, as one undoable step
+   * of its own (not merged with typing just before or after it). The edit makes a new version, so
+   * the engine re-scores from the span on.
+   */
   applySuggestion(text: string): void {
     const view = this.view;
     const s = this.scores();
@@ -489,7 +520,8 @@ export class LikelyEditor {
     const from = textToPos(s.text, start, 1);
     const to = textToPos(s.text, end, -1);
     this.closePopover();
-    view.dispatch(view.state.tr.insertText(text, from, Math.max(from, to)).scrollIntoView());
+    view.dispatch(closeHistory(view.state.tr.insertText(text, from, Math.max(from, to))).scrollIntoView());
+    view.dispatch(closeHistory(view.state.tr));
     view.focus();
   }
 

@@ -1,0 +1,57 @@
+/**
+ * npm run screenshot [-- --out FILE]   (default docs/screenshot.png)
+ *
+ * The editor at 1280×800 in Debian's Chromium against the real `serve` (embedded model): two
+ * paragraphs of English colored by log-probability, and the popover of an unlikely word on the
+ * first lines open with its numbers, the model's predictions and fill-in rewrites (one picked with
+ * the cycle shortcut). Run it again whenever the model or the UI changes.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ROOT } from '../../e2e/web-harness.ts';
+import { openEditor, startSession, waitScored } from './page.ts';
+
+const TEXT = [
+  'Writing is mostly rewriting. The first draft of a paragraph is rarely the one a reader sees: sentences get shorter, vague words give way to precise ones, and the order of the ideas settles into something that feels inevitable.',
+  'A language model can help with that work in a modest way. It cannot tell you what you mean, but it can show you where your words surprise it, and a word that surprises the model may well surprise a reader too.',
+].join('\n\n');
+
+const argv = process.argv.slice(2);
+const out = resolve(argv.includes('--out') ? argv[argv.indexOf('--out') + 1]! : join(ROOT, 'docs', 'screenshot.png'));
+
+const s = await startSession();
+try {
+  const { page, errors, close } = await openEditor(s, { width: 1280, height: 800 });
+  await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);
+  await waitScored(page);
+  // The least likely word on the first two lines, right of the middle (the popover opens below it).
+  const idx = await page.evaluate(() => {
+    const tokens = window.likelyEditorState!.scores()!.mirror.tokens;
+    const box = document.querySelector('.ProseMirror')!.getBoundingClientRect();
+    let best = -1;
+    let fallback = -1;
+    tokens.forEach((t, i) => {
+      if (!/^ [A-Za-z]{3,}$/.test(t.text)) return;
+      if (fallback < 0 || t.rank > tokens[fallback]!.rank) fallback = i;
+      const r = document.querySelector(`.ProseMirror [data-i="${i}"]`)?.getBoundingClientRect();
+      if (r && r.top < box.top + 70 && r.left > box.left + box.width * 0.45 && r.right < box.right - 40 && (best < 0 || t.rank > tokens[best]!.rank)) best = i;
+    });
+    return best >= 0 ? best : fallback;
+  });
+  await page.click(`.ProseMirror [data-i="${idx}"]`);
+  await page.waitForSelector('.popover .predictions li', { timeout: 60_000 });
+  await page.waitForSelector('.popover .suggestions button', { timeout: 60_000 });
+  await page.keyboard.press('Alt+ArrowDown');
+  await page.evaluate(() => document.querySelector('.popover')!.scrollTo(0, 0));
+  // Let the bars and the picked row settle, and move the pointer off the page.
+  await page.mouse.move(5, 795);
+  await page.waitForTimeout(300);
+  mkdirSync(dirname(out), { recursive: true });
+  await page.screenshot({ path: out });
+  await close();
+  if (errors.length) throw new Error(`page errors: ${errors.join('\n')}`);
+  console.log(`${out}: ${Math.round(statSync(out).size / 1024)} KB`);
+} finally {
+  await s.stop();
+}
+process.exit(0);
