@@ -112,7 +112,7 @@ const SMALL_DOCUMENT = 4000;
  * half a margin of its edge, so scrolling draws a little every few frames and a fresh set of
  * scores (or a new scale) redraws about three screens, not the document.
  */
-const VIEWPORT_MARGIN = 1500;
+const VIEWPORT_MARGIN = 600;
 /** Positions the document may grow or shrink by before the viewport is measured again. */
 const MEASURE_AFTER_CHANGE = 256;
 const DEFAULT_OPTIONS: DisplayOptions = { mode: 'logprob', theme: 'light', enabled: true, highlight: null };
@@ -453,7 +453,7 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
         const visible = size > SMALL_DOCUMENT && config.measureViewport ? config.measureViewport(view) : null;
         let want: { from: number; to: number } | null = null;
         if (visible) {
-          const margin = Math.max(VIEWPORT_MARGIN, visible.to - visible.from);
+          const margin = Math.max(VIEWPORT_MARGIN, (visible.to - visible.from) / 2);
           const v = s.viewport;
           if (v && (v.from === 0 || visible.from >= v.from + margin / 2) && (v.to === size || visible.to <= v.to - margin / 2)) return;
           want = { from: Math.max(0, visible.from - margin), to: Math.min(size, visible.to + margin) };
