@@ -135,7 +135,7 @@ function computed(page: Page, colors: string[]): Promise<string[]> {
  * a rank among near-tied logits may move by a few places and a rounded probability by one digit.
  */
 function assertLabel(d: DomToken, t: TokenScore): void {
-  const m = /probability ([\d.,]+)%, rank ([\d,]+)/.exec(d.title);
+  const m = /probability ([\d.,]+(?:e[+-]?\d+)?)%, rank ([\d,]+)/.exec(d.title);
   assert.ok(m, `token ${d.i} label has probability and rank: ${d.title}`);
   const pct = Number(m[1]!.replace(/,/g, ''));
   const rank = Number(m[2]!.replace(/,/g, ''));
