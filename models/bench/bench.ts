@@ -122,26 +122,32 @@ async function main() {
     const [full] = await time(() => reference.score(doc));
     results.full_1000_seconds = full;
     if (!only || only.includes('p1')) {
-      // Median of 5 keystrokes, each from the scored document (going back to it is itself a short edit).
-      const typed = doc + 's';
-      let before = engine.current!;
-      const keystroke = await median(5, async () => {
+      // Five different keystrokes (a repeated one would hit the window cache), each typed on the
+      // scored document; each is paired with the bare step for the same new tokens and cache.
+      const keystrokes: number[] = [];
+      const steps: number[] = [];
+      let newTokens = 0;
+      for (const ch of ['s', 't', 'e', 'd', 'r']) {
         await scoreVersion(doc);
-        before = engine.current!;
-        return (await time(() => scoreVersion(typed)))[0];
-      });
-      const after = engine.current!;
-      const firstNew = before.scored === before.length ? commonPrefixLen(before.enc.ids, after.enc.ids) : 0;
-      // The bare step: the same new tokens, the same cache, on the plain model.
-      const ids = [EOT, ...Array.from(after.enc.ids)];
-      const past = await bare.forward(ids.slice(0, firstNew), null);
-      const step = await median(5, async () => (await time(() => bare.forward(ids.slice(firstNew, after.length), past)))[0]);
+        const before = engine.current!;
+        const [keystroke] = await time(() => scoreVersion(doc + ch));
+        const after = engine.current!;
+        const firstNew = before.scored === before.length ? commonPrefixLen(before.enc.ids, after.enc.ids) : 0;
+        const ids = [EOT, ...Array.from(after.enc.ids)];
+        const past = await bare.forward(ids.slice(0, firstNew), null);
+        steps.push(await median(3, async () => (await time(() => bare.forward(ids.slice(firstNew, after.length), past)))[0]));
+        keystrokes.push(keystroke);
+        newTokens = Math.max(newTokens, after.length - firstNew);
+      }
+      const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+      const keystroke = mid(keystrokes);
+      const step = mid(steps);
       results.p1_keystroke_seconds = keystroke;
       results.p1_step_seconds = step;
-      results.p1_new_tokens = after.length - firstNew;
+      results.p1_new_tokens = newTokens;
       results.p1_keystroke_over_step = keystroke / step;
       results.p1_keystroke_over_full = keystroke / full;
-      log(`p1 keystroke at the end of 1,000 tokens: ${(keystroke * 1000).toFixed(1)} ms for ${after.length - firstNew} new token(s); bare step ${(step * 1000).toFixed(1)} ms; ratio ${results.p1_keystroke_over_step.toFixed(2)} (target ≤ 1.3); over full ${results.p1_keystroke_over_full.toFixed(4)} (target ≤ ${(1 / 30).toFixed(4)})`);
+      log(`p1 keystroke at the end of 1,000 tokens: ${(keystroke * 1000).toFixed(1)} ms for ≤ ${newTokens} new token(s); bare step ${(step * 1000).toFixed(1)} ms; ratio ${results.p1_keystroke_over_step.toFixed(2)} (target ≤ 1.3); over full ${results.p1_keystroke_over_full.toFixed(4)} (target ≤ ${(1 / 30).toFixed(4)})`);
     }
     if (!only || only.includes('p3')) {
       await scoreVersion(doc);
