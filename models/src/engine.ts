@@ -408,7 +408,11 @@ export class Engine {
   async infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): Promise<InfillResult> {
     const doc = this.doc;
     if (!doc || doc.version !== params.version) throw new Error(`version ${params.version} is not the current document`);
-    return this.infillText(doc.text, params.start, params.end, params);
+    return infill(this.model, doc.text, params.start, params.end, {
+      ...params,
+      prefixContext: (ids) => this.prefixContext(ids),
+      isSuperseded: () => this.latestVersion > params.version,
+    });
   }
 
   /** Fill-in-the-blank suggestions for text[start, end) of any text, reusing cached prefix work. */

@@ -64,6 +64,18 @@ test('infill on the live document reuses its cache and gives the same answer', a
   await assert.rejects(engine.infill({ version: 7, start, end: start + 8 }), /not the current document/);
 });
 
+test('an infill request superseded by a newer edit stops with a clear error; one on the newest version completes', async () => {
+  engine.update(10, TEXT);
+  await engine.idle();
+  const start = TEXT.indexOf('election');
+  const stale = engine.infill({ version: 10, start, end: start + 8, k: 5 });
+  engine.update(11, TEXT + ' More.');
+  await assert.rejects(stale, /superseded by a newer edit/);
+  await engine.idle();
+  const fresh = await engine.infill({ version: 11, start, end: start + 8, k: 5 });
+  assert.ok(fresh.suggestions.length > 0);
+});
+
 test('CLI infill prints the contract JSON and rejects bad offsets with one line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'likely-infill-'));
   const file = join(dir, 'draft.txt');

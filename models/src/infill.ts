@@ -51,9 +51,18 @@ export interface InfillOptions {
   keepOriginal?: boolean;
   /** Supplies the prefix's KV cache; default: computed here. */
   prefixContext?: (prefixIds: Int32Array) => Promise<PrefixContext>;
+  /** Checked before every model run: true once a newer edit made this request stale. */
+  isSuperseded?: () => boolean;
 }
 
 export class InfillError extends Error {}
+
+/** The request was superseded by a newer edit and stopped before its next model run. */
+export class InfillCancelled extends Error {
+  constructor() {
+    super('fill-in request superseded by a newer edit');
+  }
+}
 
 /** Checks UTF-16 offsets: in range, ordered, not splitting a surrogate pair. */
 export function checkSpan(text: string, start: number, end: number): void {
@@ -101,6 +110,10 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
     }
   }
   const suffix = Array.from(suffixAll.subarray(0, m));
+  const checkCurrent = () => {
+    if (opts.isSuperseded?.()) throw new InfillCancelled();
+  };
+  checkCurrent();
   const ctx = await (opts.prefixContext ?? ((ids) => computePrefixContext(model, ids)))(prefixIds);
   const targetWords = Math.max(1, words(original));
   const maxTokens = Math.min(12, Math.max(4, 2 * tok.encode(lead + original).ids.length));
@@ -109,6 +122,7 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
   const pool = new Map<string, Candidate>();
   let beams: Candidate[] = [{ ids: [], text: '', genLogprob: 0 }];
   for (let step = 0; step < maxTokens && beams.length; step++) {
+    checkCurrent();
     const out = await run(model, ctx, beams.map((b) => b.ids), [], GENERATION_CONTEXT);
     const children: Candidate[] = [];
     beams.forEach((beam, b) => {
@@ -137,6 +151,7 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
 
   // --- ranking: one batched run over [candidate + suffix] for every candidate and the original ---
   const all = [...candidates.map((c) => c.ids), originalIds];
+  checkCurrent();
   const scored = await run(model, ctx, all, suffix, RANKING_CONTEXT);
   const scoreOf = (i: number, ids: number[]) => {
     let spanLogprob = 0;
