@@ -18,7 +18,7 @@ import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
 import { formatProbability } from '../common/export-html.ts';
 import { rankBucketCounts } from '../common/stats.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 interface ScoreJson {
   model: string;
@@ -76,10 +76,6 @@ async function close(o: Opened): Promise<void> {
   assert.deepEqual(o.errors, [], 'no console errors (CSP violations included)');
 }
 
-/** Waits until every token of the current text is scored and drawn. */
-async function scored(page: Page): Promise<void> {
-  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.tok.pending').length === 0, null, WAIT);
-}
 
 async function typeDraft(page: Page, paragraphs: string[]): Promise<string> {
   await page.click('.ProseMirror');
@@ -87,7 +83,7 @@ async function typeDraft(page: Page, paragraphs: string[]): Promise<string> {
     if (i > 0) await page.keyboard.press('Enter');
     await page.keyboard.type(paragraphs[i]!);
   }
-  await scored(page);
+  await waitScored(page);
   return page.evaluate(() => window.likelyEditor!.getPlainText());
 }
 
@@ -240,7 +236,7 @@ test('an edit in the middle re-scores from the edit on: tokens before it are nev
     sel.collapse(node, offset);
   }, target);
   await o.page.keyboard.type(' shiny');
-  await scored(o.page);
+  await waitScored(o.page);
   const text = await o.page.evaluate(() => window.likelyEditor!.getPlainText());
   assert.equal(text, [paragraphs[0], 'Second paragraph gets a new shiny word here.', paragraphs[2]].join('\n\n'));
   const cli = score(text);
@@ -339,19 +335,19 @@ test('undo restores the text and its colors; redo brings the edit back', { timeo
   await o.page.keyboard.press('End');
   await o.page.waitForTimeout(600); // a new undo group
   await o.page.keyboard.type(' Really surprising words: zebra quantum marmalade.');
-  await scored(o.page);
+  await waitScored(o.page);
   const edited = await o.page.evaluate(() => window.likelyEditor!.getPlainText());
   assert.notEqual(edited, original);
   for (let k = 0; k < 10 && (await o.page.evaluate(() => window.likelyEditor!.getPlainText())) !== original; k++) await o.page.keyboard.press('Control+z');
   assert.equal(await o.page.evaluate(() => window.likelyEditor!.getPlainText()), original);
-  await scored(o.page);
+  await waitScored(o.page);
   const back = await assertMatchesCli(o.page, cli);
   assert.deepEqual(
     back.map((d) => d.color),
     colors,
   );
   await o.page.keyboard.press('Control+Shift+z');
-  await scored(o.page);
+  await waitScored(o.page);
   const redone = await o.page.evaluate(() => window.likelyEditor!.getPlainText());
   assert.equal(redone, edited);
   await assertMatchesCli(o.page, score(redone));

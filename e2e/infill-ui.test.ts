@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 const WAIT = { timeout: 60_000 };
 const TEXT =
@@ -53,9 +53,6 @@ function cliInfill(text: string, start: number, end: number): CliInfill {
 
 const plainText = (page: Page) => page.evaluate(() => window.likelyEditor!.getPlainText());
 
-async function scored(page: Page): Promise<void> {
-  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.ProseMirror .tok.pending').length === 0, null, WAIT);
-}
 
 interface Shown {
   start: number;
@@ -105,7 +102,7 @@ test('rewrites in the popover: same as `likely infill`, bars, cycle shortcut, En
   await page.waitForSelector('.ProseMirror', WAIT);
   await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
   await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);
-  await scored(page);
+  await waitScored(page);
   assert.equal(await plainText(page), TEXT);
 
   // Click the least likely word: the popover lists the rewrites for the span the engine proposes.
@@ -155,14 +152,14 @@ test('rewrites in the popover: same as `likely infill`, bars, cycle shortcut, En
   await page.waitForSelector('.popover', { state: 'detached', ...WAIT });
   const replaced = TEXT.slice(0, shown.start) + chosen + TEXT.slice(shown.end);
   assert.equal(await plainText(page), replaced);
-  await scored(page);
+  await waitScored(page);
   await assertScoredAround(page, shown.start, shown.start + chosen.length);
   await page.screenshot({ path: join(ARTIFACTS, 'infill-applied.png') });
 
   // One Ctrl+Z restores the original exactly.
   await page.keyboard.press('Control+z');
   assert.equal(await plainText(page), TEXT);
-  await scored(page);
+  await waitScored(page);
 
   // Clicking a rewrite does the same.
   await page.click(`.ProseMirror [data-i="${idx}"]`);
@@ -172,14 +169,14 @@ test('rewrites in the popover: same as `likely infill`, bars, cycle shortcut, En
   await page.click(`.popover .suggestions button[data-k="${again.items.length - 1}"]`);
   const clicked = TEXT.slice(0, again.start) + last + TEXT.slice(again.end);
   assert.equal(await plainText(page), clicked);
-  await scored(page);
+  await waitScored(page);
   await assertScoredAround(page, again.start, again.start + last.length);
   await page.keyboard.press('Control+z');
   assert.equal(await plainText(page), TEXT, 'one undo step');
   await page.keyboard.press('Control+Shift+z');
   assert.equal(await plainText(page), clicked, 'redo brings the rewrite back');
   await page.keyboard.press('Control+z');
-  await scored(page);
+  await waitScored(page);
 
   // Opened from the keyboard (focus in the popover): arrows move the pick and the focus.
   await page.evaluate((i) => {
@@ -229,7 +226,7 @@ test('a rewrite result that arrives after an edit superseded its request is drop
   await page.goto(served.url);
   await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
   await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);
-  await scored(page);
+  await waitScored(page);
   // Hold every infill result in the page until released (the engine computes it meanwhile).
   await page.evaluate(() => {
     const w = window as unknown as { __release: () => void; __infills: number };

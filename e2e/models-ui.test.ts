@@ -17,7 +17,7 @@ import type { DownloadProgress, ModelsClient } from '../common/models-api.ts';
 import { LocalHub } from '../models/manager/local-hub.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 const PYTHON = '/usr/bin/python3';
 const REPO = 'likely-test/tiny-int8';
@@ -94,9 +94,6 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function scored(page: Page): Promise<void> {
-  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.tok.pending').length === 0, null, WAIT);
-}
 
 const mirrorLogprobs = (page: Page) => page.evaluate(() => window.likelyEditorState!.scores()!.mirror.tokens.map((t) => t.logprob));
 
@@ -117,7 +114,7 @@ test('download a model from the hub with progress, pause and resume, switch to i
     });
     await page.click('.ProseMirror');
     await page.keyboard.type(DRAFT);
-    await scored(page);
+    await waitScored(page);
     const before = await mirrorLogprobs(page);
     const status = page.locator('.statusbar');
     assert.match(await status.innerText(), /Likely Brown \(embedded\)[\s\S]*fp32[\s\S]*CPU/);
@@ -199,7 +196,7 @@ test('download a model from the hub with progress, pause and resume, switch to i
     ).catch((e: Error) => {
       if (precision === 'int8') throw e; // a plain copy scores the same numbers
     });
-    await scored(page);
+    await waitScored(page);
     assert.equal(await page.evaluate(() => window.likelyEditor!.getPlainText()), DRAFT, 'the text is untouched');
     const after = await mirrorLogprobs(page);
     const file = join(work, 'draft.txt');
@@ -222,7 +219,7 @@ test('download a model from the hub with progress, pause and resume, switch to i
     assert.equal(await page.locator('[data-status="device"]').innerText(), 'CPU');
     assert.equal(await page.locator('[data-status="device"]').getAttribute('title'), 'GPU not used: CPU chosen in settings');
     assert.equal(await page.locator('[data-status="model"]').innerText(), expectedName, 'the model stays');
-    await scored(page);
+    await waitScored(page);
     assert.equal(await page.evaluate(() => window.likelyEditor!.getPlainText()), DRAFT);
     await page.screenshot({ path: join(ARTIFACTS, 'models-panel.png') });
 
@@ -240,7 +237,7 @@ test('download a model from the hub with progress, pause and resume, switch to i
       await page.waitForFunction(() => (window.likelyEditorState as unknown as { status: { state: string } }).status.state === 'ready', null, WAIT);
       assert.equal(await page.locator('[data-status="device"]').innerText(), 'CPU');
       assert.equal(await page.locator('[data-status="model"]').innerText(), expectedName, 'the model stays');
-      await scored(page);
+      await waitScored(page);
       await panel.locator('[data-device="cpu"]').click(); // already CPU: nothing to do
     } else {
       assert.match(await page.locator('[data-status="device"]').innerText(), /^GPU \(/);

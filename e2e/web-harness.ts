@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright';
+import './page-globals.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
@@ -91,4 +92,9 @@ export function watchErrors(page: Page): string[] {
   });
   page.on('pageerror', (e) => errors.push(e.message));
   return errors;
+}
+
+/** Waits until every token of the editor's current text is scored and drawn (none pending). */
+export async function waitScored(page: Page, timeout = 60_000): Promise<void> {
+  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.ProseMirror .tok.pending').length === 0, null, { timeout });
 }

@@ -13,6 +13,7 @@ import { validateModelsCall, type AppModelsEvents, type DownloadProgress, type M
 import { LocalHub } from '../models/manager/local-hub.ts';
 import type { RegistryModel } from '../models/manager/registry.ts';
 import { EngineHost } from '../models/src/engine-host.ts';
+import { nextEvent } from '../models/src/host-events.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import { initialChoice, ModelsService, type ModelsChoice } from './models-service.ts';
 
@@ -79,18 +80,6 @@ function harness(name: string, opts: { device?: 'auto' | 'cpu'; modelId?: string
   return { service, engine, events, persisted, modelsDir };
 }
 
-function until<T>(host: EngineHost, event: 'scores' | 'status', pred: (d: T) => boolean, ms = 60_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), ms);
-    const off = host.on(event, (d) => {
-      if (pred(d as T)) {
-        clearTimeout(timer);
-        off();
-        resolve(d as T);
-      }
-    });
-  });
-}
 
 test('validateModelsCall accepts well-formed calls and names what is wrong with the others', () => {
   assert.deepEqual(validateModelsCall('modelsState', undefined), { method: 'modelsState', params: {} });
@@ -144,9 +133,9 @@ test('list, download with progress (paused and resumed), switch the engine to it
     assert.equal(tiny.memoryWarning, undefined);
     assert.match(first.models[2]!.memoryWarning ?? '', /needs about 64\.0 GB of memory; this machine has 16\.0 GB in all/);
 
-    await until<EngineStatus>(engine, 'status', (s) => s.state === 'ready');
+    await nextEvent<EngineStatus>(engine, 'status', (s) => s.state === 'ready');
     const text = 'A short draft that the engine scores before and after the switch.';
-    const scored = until<ScoreUpdate>(engine, 'scores', (u) => u.version === 1 && u.done);
+    const scored = nextEvent<ScoreUpdate>(engine, 'scores', (u) => u.version === 1 && u.done);
     await engine.call('update', { version: 1, text });
     const before = await scored;
 
@@ -187,7 +176,7 @@ test('list, download with progress (paused and resumed), switch the engine to it
     assert.ok(events.some((e) => e.event === 'modelsState' && (e.data as ModelsState).downloads[0]?.state === 'done'), 'pages hear that it is done');
 
     // Use it: the engine switches and the open document is scored again by the new model.
-    const rescored = until<ScoreUpdate>(engine, 'scores', (u) => u.version === 1 && u.done);
+    const rescored = nextEvent<ScoreUpdate>(engine, 'scores', (u) => u.version === 1 && u.done);
     const selection = await service.select('tiny-test-fp32');
     assert.equal(selection.selected, 'tiny-test-fp32');
     assert.deepEqual(selection.model, { name: NAME, precision: 'fp32', device: 'cpu', fallbackReason: 'CPU chosen in settings' });

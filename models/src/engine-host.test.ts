@@ -7,39 +7,28 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus, ScoreUpdate } from '../../common/api.ts';
 import { EngineHost, ModelSwitchError } from './engine-host.ts';
+import { nextEvent } from './host-events.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = '/usr/bin/python3';
 const hasOnnx = spawnSync(PYTHON, ['-c', 'import onnx, numpy'], { stdio: 'ignore' }).status === 0;
 
-function waitFor<T>(host: EngineHost, event: 'scores' | 'status', pred: (d: T) => boolean, ms = 60_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), ms);
-    const off = host.on(event, (d) => {
-      if (pred(d as T)) {
-        clearTimeout(timer);
-        off();
-        resolve(d as T);
-      }
-    });
-  });
-}
 
 test('the engine process scores, and after a crash it restarts and re-scores the current document', async () => {
   const host = new EngineHost({ device: 'cpu' });
   try {
-    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
     const text = 'The engine runs in its own process.';
-    const done = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
+    const done = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
     await host.call('update', { version: 1, text });
     const first = await done;
     const top = await host.call('topK', { version: 1, index: 2, k: 10 });
     assert.equal(top.length, 10);
     assert.ok(top[0]!.logprob >= top[9]!.logprob);
 
-    const restarting = waitFor<EngineStatus>(host, 'status', (s) => s.state === 'restarting');
-    const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
+    const restarting = nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'restarting');
+    const rescored = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
     host.kill(); // SIGKILL, as a native crash or the OOM killer would
     const status = await restarting;
     assert.match(status.message ?? '', /restarting/);
@@ -57,7 +46,7 @@ test('the engine process scores, and after a crash it restarts and re-scores the
 test('a missing model is a clear error status, not a restart loop', async () => {
   const host = new EngineHost({ modelDir: '/nonexistent/model', device: 'cpu' });
   try {
-    const s = await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'error');
+    const s = await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'error');
     assert.match(s.message ?? '', /does not exist/);
     await assert.rejects(host.call('modelInfo', {}), /no model/);
     assert.equal(host.restarts.length, 0);
@@ -102,14 +91,14 @@ test('switchModel loads another folder, reports loading → ready with its info,
   const copy = tempModelCopy('Likely Brown (copy for the switch test)');
   const host = new EngineHost({ device: 'cpu' });
   try {
-    const ready = await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const ready = await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
     assert.equal(ready.model?.name, 'Likely Brown (embedded)');
-    const first = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
+    const first = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
     await host.call('update', { version: 7, text: TEXT });
     const before = await first;
 
     const seen = record(host);
-    const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
+    const rescored = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
     const info = await host.switchModel({ modelDir: copy });
     assert.equal(info.name, 'Likely Brown (copy for the switch test)');
     assert.equal(info.precision, 'fp32');
@@ -146,12 +135,12 @@ test('switchModel to an int8 folder re-scores with int8 numbers; device CPU and 
   assert.equal(r.status, 0, r.stderr);
   const host = new EngineHost({ device: 'auto' });
   try {
-    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
-    const first = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
+    await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const first = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
     await host.call('update', { version: 1, text: TEXT });
     const fp32 = await first;
 
-    const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
+    const rescored = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 1 && u.done);
     const info = await host.switchModel({ modelDir: int8 });
     assert.equal(info.precision, 'int8');
     const q = await rescored;
@@ -179,14 +168,14 @@ test('a broken or missing folder reports a clear error, then the previous model 
   writeFileSync(join(broken, 'onnx', 'model.onnx'), Buffer.from('this is not an onnx file'));
   const host = new EngineHost({ device: 'cpu' });
   try {
-    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
-    const first = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 3 && u.done);
+    await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const first = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 3 && u.done);
     await host.call('update', { version: 3, text: TEXT });
     const before = await first;
 
     for (const dir of [broken, join(broken, 'no-such-folder')]) {
       const seen = record(host);
-      const rescored = waitFor<ScoreUpdate>(host, 'scores', (u) => u.version === 3 && u.done);
+      const rescored = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 3 && u.done);
       const err = await host.switchModel({ modelDir: dir }).then(
         () => assert.fail('the switch should fail'),
         (e: unknown) => e as ModelSwitchError,
@@ -217,7 +206,7 @@ test('a broken or missing folder reports a clear error, then the previous model 
 test('asking for the GPU where none can run falls back to the previous device with the reason', async () => {
   const host = new EngineHost({ device: 'cpu' });
   try {
-    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
     const outcome = await host.switchModel({ device: 'gpu' }).then(
       (info) => ({ info }),
       (e: ModelSwitchError) => ({ error: e }),
@@ -258,8 +247,8 @@ test('a switch during the crash-restart backoff replaces the pending restart (on
   const copy = tempModelCopy('Model after a crash');
   const host = new EngineHost({ device: 'cpu' });
   try {
-    await waitFor<EngineStatus>(host, 'status', (s) => s.state === 'ready');
-    const restarting = waitFor<EngineStatus>(host, 'status', (s) => s.state === 'restarting');
+    await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const restarting = nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'restarting');
     host.kill();
     await restarting;
     const info = await host.switchModel({ modelDir: copy });
