@@ -26,5 +26,5 @@ export default tseslint.config(
   { files: ['models/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui] }] } },
   { files: [ORT_ONLY_FILE], rules: { 'no-restricted-imports': ['error', { patterns: [electron, ui] }] } },
   { files: ['common/**/*.ts'], ignores: ['common/**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, node] }] } },
-  { files: ['renderer/**/*.ts'], ignores: ['renderer/**/*.test.ts', 'renderer/vite.config.ts', 'renderer/bench/**'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, node, engine] }] } },
+  { files: ['renderer/**/*.ts'], ignores: ['renderer/**/*.test.ts', 'renderer/vite.config.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, node, engine] }] } },
 );

@@ -95,6 +95,6 @@ export function watchErrors(page: Page): string[] {
 }
 
 /** Waits until every token of the editor's current text is scored and drawn (none pending). */
-export async function waitScored(page: Page, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.ProseMirror .tok.pending').length === 0, null, { timeout });
+export async function waitScored(page: Page, timeout = 60_000, polling: number | 'raf' = 'raf'): Promise<void> {
+  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.ProseMirror .tok.pending').length === 0, null, { timeout, polling });
 }

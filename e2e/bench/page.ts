@@ -10,8 +10,8 @@ import type { Browser, Page } from 'playwright';
 import { brownProse } from '../../models/bench/corpus.ts';
 import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
 import { Tokenizer } from '../../models/src/tokenizer.ts';
-import '../../e2e/page-globals.ts';
-import { ensureRendererBuilt, launchChromium, startServe, watchErrors, type Served } from '../../e2e/web-harness.ts';
+import '../page-globals.ts';
+import { ensureRendererBuilt, launchChromium, startServe, waitScored as waitScoredInHarness, watchErrors, type Served } from '../web-harness.ts';
 
 export interface Session {
   served: Served;
@@ -81,9 +81,8 @@ export function afterNextFrame(page: Page): Promise<void> {
 }
 
 /** Waits until every token of the current text is scored and none is drawn as pending. */
-export async function waitScored(page: Page, timeout = 600_000): Promise<void> {
-  await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.tok.pending').length === 0, null, { timeout, polling: 100 });
-}
+/** waitScored with a long timeout, polling every 100 ms so waiting does not load the page's frames. */
+export const waitScored = (page: Page, timeout = 600_000): Promise<void> => waitScoredInHarness(page, timeout, 100);
 
 export function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;

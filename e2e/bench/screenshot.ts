@@ -8,7 +8,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ROOT } from '../../e2e/web-harness.ts';
+import { ROOT } from '../web-harness.ts';
 import { openEditor, startSession, waitScored } from './page.ts';
 
 const TEXT = [
