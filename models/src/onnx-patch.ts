@@ -118,10 +118,10 @@ class NodeWriter {
   }
 
   /** ReduceSum over the last axis, keeping it (axes became an input in opset 13). */
-  reduceLast(op: 'ReduceSum', x: string): string {
+  reduceSumLast(x: string): string {
     return this.opset >= 13
-      ? this.op(op, [x, this.int64Const([-1])], [attrInt('keepdims', 1)])
-      : this.op(op, [x], [attrInts('axes', [-1]), attrInt('keepdims', 1)]);
+      ? this.op('ReduceSum', [x, this.int64Const([-1])], [attrInt('keepdims', 1)])
+      : this.op('ReduceSum', [x], [attrInts('axes', [-1]), attrInt('keepdims', 1)]);
   }
 
   valueInfo(field: 11 | 12, name: string, elemType: number, dims: (string | number)[]): void {
@@ -165,8 +165,8 @@ export function addScoringHead(model: Uint8Array, topK = 10): Uint8Array {
   g.node('GatherElements', [logp, TARGETS_INPUT], ['likely_logprob'], [attrInt('axis', -1)]);
   const targetLogit = g.op('GatherElements', [L, TARGETS_INPUT], [attrInt('axis', -1)]);
   const higher = g.op('Cast', [g.op('Greater', [L, targetLogit])], [attrInt('to', DataType.FLOAT)]);
-  g.node('Identity', [g.reduceLast('ReduceSum', higher)], ['likely_rank']);
-  g.node('Neg', [g.reduceLast('ReduceSum', g.op('Mul', [g.op('Exp', [logp]), logp]))], ['likely_entropy']);
+  g.node('Identity', [g.reduceSumLast(higher)], ['likely_rank']);
+  g.node('Neg', [g.reduceSumLast(g.op('Mul', [g.op('Exp', [logp]), logp]))], ['likely_entropy']);
   g.node('TopK', [logp, g.int64Const([topK])], ['likely_top_logprobs', 'likely_top_ids'], [attrInt('axis', -1)]);
 
   g.valueInfo(11, TARGETS_INPUT, DataType.INT64, ['batch_size', 'sequence_length', 1]);
