@@ -18,7 +18,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-const step = (what) => console.log(`\n• ${what}`);
+let stepStart = 0;
+const seconds = () => `${Math.round((performance.now() - stepStart) / 1000)} s`;
+const step = (what) => {
+  if (stepStart) console.log(`  (${seconds()})`);
+  stepStart = performance.now();
+  console.log(`\n• ${what}`);
+};
 const say = (line) => console.log(`  ${line}`);
 /** Runs a command with its output shown; exits the setup when it fails. */
 function mustRun(cmd, args, env = process.env) {
@@ -145,6 +151,7 @@ if (onnx.ok) {
   });
 }
 
+console.log(`  (${seconds()})`);
 if (!missing.length) {
   console.log('\nSet up. npm start runs the app; npm test runs every test.');
 } else {
