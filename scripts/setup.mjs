@@ -10,7 +10,7 @@
 // Steps 3 and 4 never fail the setup: without them the app runs and the tests that need them skip,
 // saying why (npm test lists them at the end).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -49,7 +49,15 @@ if (major < 20) {
 }
 
 step('npm packages: npm install (without Electron\'s binary, onnxruntime\'s CUDA provider and Playwright\'s browsers: they download from outside the npm registry)');
-mustRun(npm, ['install', '--no-audit', '--no-fund'], { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', ONNXRUNTIME_NODE_INSTALL: 'skip', PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' });
+// npm records what it installed in node_modules/.package-lock.json; when that is newer than the
+// manifest and the lockfile, a second `npm install` would only re-check (minutes on a busy machine).
+const mtime = (file) => (existsSync(join(ROOT, file)) ? statSync(join(ROOT, file)).mtimeMs : 0);
+const installed = mtime('node_modules/.package-lock.json');
+if (installed > mtime('package.json') && installed > mtime('package-lock.json')) {
+  say('up to date: node_modules was installed after the last change to package.json and package-lock.json');
+} else {
+  mustRun(npm, ['install', '--no-audit', '--no-fund'], { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', ONNXRUNTIME_NODE_INSTALL: 'skip', PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' });
+}
 
 step('the renderer build: npm run build:renderer (renderer/dist, what the app shows)');
 mustRun(npm, ['run', '--silent', 'build:renderer']);
