@@ -18,7 +18,7 @@ import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
 import { formatProbability } from '../common/export-html.ts';
 import { rankBucketCounts } from '../common/stats.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 interface ScoreJson {
   model: string;
@@ -33,6 +33,7 @@ let browser: Browser;
 let dir: string;
 
 before(async () => {
+  if (NO_CHROMIUM) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'likely-editor-'));
   ensureRendererBuilt();
@@ -169,7 +170,7 @@ async function assertMatchesCli(page: Page, cli: ScoreJson, mode: ColorMode = 'l
 
 const DRAFT = ['The quick brown fox jumps over the lazy dog near the river bank.', 'A café serves 日本語 tea 🍵 to the people who walk by every morning.'];
 
-test('typing colors every token exactly like `likely score`, with the numbers in labels and the status bar', { timeout: 240_000 }, async () => {
+test('typing colors every token exactly like `likely score`, with the numbers in labels and the status bar', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const o = await open();
   const text = await typeDraft(o.page, DRAFT);
   assert.equal(text, DRAFT.join('\n\n'));
@@ -190,7 +191,7 @@ test('typing colors every token exactly like `likely score`, with the numbers in
   await close(o);
 });
 
-test('an edit in the middle re-scores from the edit on: tokens before it are never touched', { timeout: 240_000 }, async () => {
+test('an edit in the middle re-scores from the edit on: tokens before it are never touched', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const o = await open();
   // Rank colors do not depend on the rest of the document, so an untouched token keeps its element and attributes.
   await o.page.click('[data-mode="rank"]');
@@ -260,7 +261,7 @@ test('an edit in the middle re-scores from the edit on: tokens before it are nev
   await close(o);
 });
 
-test('click or Alt+Enter opens the popover with the numbers and the top-10; Escape closes it', { timeout: 240_000 }, async () => {
+test('click or Alt+Enter opens the popover with the numbers and the top-10; Escape closes it', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const o = await open();
   const text = await typeDraft(o.page, ['She opened the door and looked outside at the garden.']);
   const cli = score(text);
@@ -304,7 +305,7 @@ test('click or Alt+Enter opens the popover with the numbers and the top-10; Esca
   await close(o);
 });
 
-test('modes, dark theme and coloring off switch the colors; the legend follows', { timeout: 240_000 }, async () => {
+test('modes, dark theme and coloring off switch the colors; the legend follows', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const o = await open();
   const text = await typeDraft(o.page, ['Colors change with the mode you pick in the toolbar.', 'Rank buckets, entropy and log-probability each tell something.']);
   const cli = score(text);
@@ -327,7 +328,7 @@ test('modes, dark theme and coloring off switch the colors; the legend follows',
   await close(o);
 });
 
-test('undo restores the text and its colors; redo brings the edit back', { timeout: 240_000 }, async () => {
+test('undo restores the text and its colors; redo brings the edit back', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const o = await open();
   const original = await typeDraft(o.page, ['Undo is the most important command in any editor.']);
   const cli = score(original);
@@ -354,7 +355,7 @@ test('undo restores the text and its colors; redo brings the edit back', { timeo
   await close(o);
 });
 
-test('stats panel: rank buckets match common/stats.ts; clicking a bar highlights exactly its tokens', { timeout: 240_000 }, async () => {
+test('stats panel: rank buckets match common/stats.ts; clicking a bar highlights exactly its tokens', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const o = await open();
   const text = await typeDraft(o.page, ['Statistics show how the draft is distributed across ranks and log-probabilities.', 'Each paragraph gets its own perplexity in the panel.']);
   const cli = score(text);
@@ -374,7 +375,7 @@ test('stats panel: rank buckets match common/stats.ts; clicking a bar highlights
   await close(o);
 });
 
-test('the engine WebSocket refuses foreign origins (a page from another origin and a bare client)', { timeout: 120_000 }, async () => {
+test('the engine WebSocket refuses foreign origins (a page from another origin and a bare client)', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
   const engineUrl = `ws://127.0.0.1:${served.port}/engine`;
   const attempt = (origin: string | undefined) =>
     new Promise<string>((resolve) => {

@@ -9,14 +9,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
+import type { Browser, BrowserContext, Page } from 'playwright';
 import type { TokenScore } from '../common/api.ts';
 import { colorScale, type ColorMode } from '../common/colors.ts';
 import { formatProbability, tokenDetails } from '../common/export-html.ts';
 import { logprobHistogram, rankBucketCounts } from '../common/stats.ts';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+import { launchChromium, NO_CHROMIUM, ROOT } from './web-harness.ts';
 
 interface ScoreJson {
   model: string;
@@ -58,6 +56,7 @@ let browser: Browser;
 const files: Record<string, { src: string; html: string; score: ScoreJson }> = {};
 
 before(async () => {
+  if (NO_CHROMIUM) return;
   dir = mkdtempSync(join(tmpdir(), 'likely-export-'));
   for (const [name, text] of [
     ['hostile.txt', HOSTILE],
@@ -69,7 +68,7 @@ before(async () => {
     exportHtml(src, html);
     files[name] = { src, html, score: score(src) };
   }
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -136,7 +135,7 @@ const afterContent = (page: Page, index: number) =>
 /** CSS `content` value of a string: "\"…\"" with quotes and backslashes escaped. */
 const cssString = (s: string) => JSON.stringify(s).replace(/\\n/g, '\\a ');
 
-test('the exported file makes no network request, runs nothing, and shows hostile text as text', async () => {
+test('the exported file makes no network request, runs nothing, and shows hostile text as text', { skip: NO_CHROMIUM }, async () => {
   const f = files['hostile.txt']!;
   const o = await open(f.html);
   try {
@@ -176,7 +175,7 @@ test('the exported file makes no network request, runs nothing, and shows hostil
   }
 });
 
-test('token count and colors equal `likely score --json` with colorScale, in each mode, light and dark', async () => {
+test('token count and colors equal `likely score --json` with colorScale, in each mode, light and dark', { skip: NO_CHROMIUM }, async () => {
   const f = files['hostile.txt']!;
   const tokens = f.score.tokens;
   const source = readFileSync(f.src, 'utf8');
@@ -209,7 +208,7 @@ test('token count and colors equal `likely score --json` with colorScale, in eac
   }
 });
 
-test('header: model, device, perplexity, token count as score reports them', async () => {
+test('header: model, device, perplexity, token count as score reports them', { skip: NO_CHROMIUM }, async () => {
   const f = files['hostile.txt']!;
   const o = await open(f.html);
   try {
@@ -226,7 +225,7 @@ test('header: model, device, perplexity, token count as score reports them', asy
   }
 });
 
-test('hover and keyboard focus show probability, rank, entropy and the top 5 predictions (with JS off)', async () => {
+test('hover and keyboard focus show probability, rank, entropy and the top 5 predictions (with JS off)', { skip: NO_CHROMIUM }, async () => {
   const f = files['hostile.txt']!;
   const tokens = f.score.tokens;
   const text = readFileSync(f.src, 'utf8');
@@ -274,7 +273,7 @@ test('hover and keyboard focus show probability, rank, entropy and the top 5 pre
   }
 });
 
-test('the histograms show the counts of logprobHistogram and rankBucketCounts', async () => {
+test('the histograms show the counts of logprobHistogram and rankBucketCounts', { skip: NO_CHROMIUM }, async () => {
   const f = files['hostile.txt']!;
   const tokens = f.score.tokens;
   const o = await open(f.html);
@@ -301,7 +300,7 @@ test('the histograms show the counts of logprobHistogram and rankBucketCounts', 
   }
 });
 
-test('a Markdown draft keeps its headings, lists and emphasis, with the same tokens as score', async () => {
+test('a Markdown draft keeps its headings, lists and emphasis, with the same tokens as score', { skip: NO_CHROMIUM }, async () => {
   const f = files['draft.md']!;
   const o = await open(f.html);
   try {

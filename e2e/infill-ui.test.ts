@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 const WAIT = { timeout: 60_000 };
 const TEXT =
@@ -25,6 +25,7 @@ let browser: Browser;
 let dir: string;
 
 before(async () => {
+  if (NO_CHROMIUM) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'likely-infill-ui-'));
   ensureRendererBuilt();
@@ -93,7 +94,7 @@ function unlikelyWord(page: Page): Promise<number> {
   });
 }
 
-test('rewrites in the popover: same as `likely infill`, bars, cycle shortcut, Enter and click replace the span as one undoable step, re-scored', { timeout: 120_000 }, async () => {
+test('rewrites in the popover: same as `likely infill`, bars, cycle shortcut, Enter and click replace the span as one undoable step, re-scored', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
@@ -219,7 +220,7 @@ async function assertScoredAround(page: Page, a: number, b: number): Promise<voi
   }
 }
 
-test('a rewrite result that arrives after an edit superseded its request is dropped', { timeout: 60_000 }, async () => {
+test('a rewrite result that arrives after an edit superseded its request is dropped', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
   const errors = watchErrors(page);

@@ -17,7 +17,7 @@ import type { DownloadProgress, ModelsClient } from '../common/models-api.ts';
 import { LocalHub } from '../models/manager/local-hub.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 const PYTHON = '/usr/bin/python3';
 const REPO = 'likely-test/tiny-int8';
@@ -48,6 +48,7 @@ function hubModel(dir: string): string[] {
 }
 
 before(async () => {
+  if (NO_CHROMIUM) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   work = mkdtempSync(join(tmpdir(), 'likely-models-ui-'));
   modelsDir = join(work, 'models');
@@ -97,7 +98,7 @@ after(async () => {
 
 const mirrorLogprobs = (page: Page) => page.evaluate(() => window.likelyEditorState!.scores()!.mirror.tokens.map((t) => t.logprob));
 
-test('download a model from the hub with progress, pause and resume, switch to it (re-scored, named in the status bar), device CPU', { timeout: 120_000 }, async () => {
+test('download a model from the hub with progress, pause and resume, switch to it (re-scored, named in the status bar), device CPU', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();

@@ -1,10 +1,11 @@
 // Helpers for browser tests and benchmarks of the web mode: build the renderer when its sources
 // are newer than the build, start the real `serve` (engine with the embedded model) on a free
-// port, launch Debian's Chromium, and stop everything reliably.
+// port, launch Chromium (e2e/chromium.ts), and stop everything reliably.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright';
+import { findChromium } from './chromium.ts';
 import './page-globals.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -80,8 +81,14 @@ export async function startServe(extraArgs: string[] = [], timeoutMs = 60_000): 
   }
 }
 
+const CHROMIUM = findChromium();
+
+/** A browser test's `skip` option: false where Chromium is installed, else the reason, naming what to install. */
+export const NO_CHROMIUM: string | false = 'reason' in CHROMIUM && CHROMIUM.reason;
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+  if ('reason' in CHROMIUM) throw new Error(CHROMIUM.reason);
+  return chromium.launch({ executablePath: CHROMIUM.path, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
 /** Collects console errors and page errors (a CSP violation is a console error). */

@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright';
 import type { TokenScore } from '../../common/api.ts';
+import { findChromium } from '../chromium.ts';
 import { afterNextFrame, openEditor, proseOfTokens, quantile, round, startSession, waitScored, type Session } from './page.ts';
 
 const BUDGET_MS = 16;
@@ -441,7 +442,8 @@ async function main(): Promise<void> {
     await big.close();
     if (big.errors.length) throw new Error(`page errors: ${big.errors.join('\n')}`);
 
-    const chromium = execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const found = findChromium();
+    const chromium = 'path' in found ? execFileSync(found.path, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() : found.reason;
     const result = {
       conditions: { model, chromium, headless: true, cpus: cpus().length, loadavg1m: round(loadavg()[0]!), seconds: Math.round((Date.now() - t0) / 1000) },
       budgetMs: BUDGET_MS,

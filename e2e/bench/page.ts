@@ -1,6 +1,6 @@
 /**
  * Shared by the browser benchmark and the screenshot script: the real `serve` (engine process with
- * the embedded model, a private models folder) and Debian's Chromium, a page of the editor, a text
+ * the embedded model, a private models folder) and Chromium (e2e/chromium.ts), a page of the editor, a text
  * of about N GPT-2 tokens, and the page-side timing helpers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -38,7 +38,10 @@ function ensureQuantized(src: string, out: string): string {
   if (!existsSync(join(out, 'onnx', 'model_quantized.onnx'))) {
     log(`quantizing ${src} to int8 in ${out} ...`);
     const r = spawnSync('/usr/bin/python3', ['models/training/quantize.py', src, out], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) throw new Error('int8 quantization failed');
+    if (r.status !== 0) {
+      const hasOnnx = spawnSync('/usr/bin/python3', ['-c', 'import numpy, onnx'], { stdio: 'ignore' }).status === 0;
+      throw new Error(hasOnnx ? 'int8 quantization failed (models/training/quantize.py, above)' : "int8 quantization needs Python's onnx and numpy at /usr/bin/python3: npm run setup installs Debian's python3-onnx (or: apt-get install python3-onnx)");
+    }
   }
   return out;
 }
