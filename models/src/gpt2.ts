@@ -26,7 +26,7 @@ export interface StepInput {
   past: KVCache | null;
   /** [B][P+T] 1 = attend, 0 = padding; defaults to all ones. */
   attentionMask?: ArrayLike<number>[];
-  /** [B][T] positions; defaults to P..P+T-1. */
+  /** [B][T] positions; defaults to P..P+T-1. Ignored by a model without position_ids (see hasPositionIds). */
   positions?: ArrayLike<number>[];
   /** Skip copying the updated cache out of the session when the caller will not continue from it. */
   withoutPresent?: boolean;
@@ -73,6 +73,19 @@ export class GPT2 {
     return new GPT2(folder, tokenizer, session, info, kvType);
   }
 
+  /**
+   * Whether the graph takes position_ids. Without them (Xenova/gpt2's merged decoder) the model
+   * numbers the new tokens P, P + 1, … from the cache length P, so a cache must hold exactly the
+   * tokens before the new ones, in order: no holes, no trimmed context (see engine.ts, infill.ts).
+   */
+  get hasPositionIds(): boolean {
+    return this.session.inputNames.includes('position_ids');
+  }
+
+  private get mergedDecoder(): boolean {
+    return this.session.inputNames.includes('use_cache_branch');
+  }
+
   get layers(): number {
     return this.folder.config.n_layer;
   }
@@ -114,7 +127,10 @@ export class GPT2 {
       attention_mask: { type: 'int64', data: mask, dims: [B, P + T] },
       [TARGETS_INPUT]: { type: 'int64', data: targets, dims: [B, T, 1] },
     };
-    if (this.session.inputNames.includes('position_ids')) feeds.position_ids = { type: 'int64', data: positions, dims: [B, T] };
+    if (this.hasPositionIds) feeds.position_ids = { type: 'int64', data: positions, dims: [B, T] };
+    // A merged decoder (Optimum ≤ 1.13) runs its with-past branch when use_cache_branch is true;
+    // fed like transformers.js's decoder_forward: true once there is a cache.
+    if (this.mergedDecoder) feeds.use_cache_branch = { type: 'bool', data: Uint8Array.of(P > 0 ? 1 : 0), dims: [1] };
     for (let l = 0; l < this.layers; l++) {
       feeds[`past_key_values.${l}.key`] = past[2 * l]!;
       feeds[`past_key_values.${l}.value`] = past[2 * l + 1]!;
