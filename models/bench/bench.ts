@@ -89,7 +89,7 @@ function tokensOf(tok: Tokenizer, text: string, n: number): string {
 
 async function main() {
   const modelDir = opt('model') ?? ensureRandomModel('small');
-  const folder = openModelFolder(modelDir);
+  const folder = await openModelFolder(modelDir);
   const c = folder.config;
   const bareSession = await createSession(folder.onnxPath, { device: 'cpu' });
   const bare = new BareModel(bareSession, c.n_layer, c.n_head, c.n_embd / c.n_head);

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
 import { progressLine } from '../cli/models.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
-import { LocalHub } from './local-hub.ts';
+import { LocalHub } from '../testing/local-hub.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let hub: LocalHub;

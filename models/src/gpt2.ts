@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import type { ModelInfo } from '../../common/api.ts';
-import { openModelFolder, scoredModel, type ModelFolder, type Precision } from './model-folder.ts';
+import { openModelFolder, printableName, scoredModel, type ModelFolder, type Precision } from './model-folder.ts';
 import { createSession, type DeviceChoice, type Session, type TensorArray, type TensorData } from './ort.ts';
 import { SCORE_OUTPUTS, TARGETS_INPUT } from './onnx-patch.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -54,14 +54,14 @@ export class GPT2 {
   ) {}
 
   static async load(dir: string, opts: { device?: DeviceChoice; precision?: Precision; id?: string } = {}): Promise<GPT2> {
-    const folder = openModelFolder(dir, opts.precision);
+    const folder = await openModelFolder(dir, opts.precision);
     const tokenizer = Tokenizer.load(dir);
     const session = await createSession(scoredModel(folder, GRAPH_TOP_K), { device: opts.device });
     const kvType = session.inputTypes.get('past_key_values.0.key') === 'float16' ? 'float16' : 'float32';
     const c = folder.config;
     const info: ModelInfo = {
       id: opts.id ?? basename(dir),
-      name: c.likely?.name ?? `GPT-2 ${c.n_layer}×${c.n_embd} (${basename(dir)})`,
+      name: (c.likely?.name ? printableName(c.likely.name) : '') || `GPT-2 ${c.n_layer}×${c.n_embd} (${basename(dir)})`,
       device: session.device,
       ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
       precision: folder.precision,
