@@ -444,8 +444,12 @@ export class ModelManager {
     try {
       await validateModelFolder(staging);
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
-      throw new ModelManagerError('invalid-model', `the files downloaded for ${model.id} are not a usable model, so nothing was installed: ${(e as Error).message.replace(/^.*? is not a usable GPT-2 model: /, '')}`);
+      // The files stay (verified against the hub's checksums): a retry after an update of Likely
+      // validates them again without downloading, and they can be inspected or imported.
+      throw new ModelManagerError(
+        'invalid-model',
+        `the files downloaded for ${model.id} are not a usable model, so nothing was installed: ${(e as Error).message.replace(/^.*? is not a usable GPT-2 model: /, '')} (the files are kept in ${staging}; \`likely models inspect ${staging}\` shows their interface, and a retry does not download them again)`,
+      );
     }
     const manifest: InstalledManifest = {
       id: model.id,
