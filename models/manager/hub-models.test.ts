@@ -23,6 +23,12 @@ const root = mkdtempSync(join(tmpdir(), 'likely-hub-models-'));
 const TEXT = 'The committee met on Tuesday to discuss the budget. After a long debate, the members agreed that the new school would open in the fall.';
 /** Largest |Δ log-prob| against the embedded model: fp32 is the same math; fp16 and int8 round weights. */
 const TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 0.25 } as const;
+/**
+ * Incremental vs fresh on the same file: float noise for fp32 and fp16 (fp16 sums in another order
+ * with other shapes); int8 quantizes activations per run (DynamicQuantizeLinear's scale covers the
+ * whole input of the run), so a run over fewer tokens rounds differently.
+ */
+const INCREMENTAL_TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 0.25 } as const;
 
 let hub: LocalHub;
 let embedded: Engine;
@@ -54,6 +60,22 @@ describe('every registry entry installs, loads and scores', () => {
         r.tokens.forEach((t, i) => (worst = Math.max(worst, Math.abs(t.logprob - reference.tokens[i]!.logprob))));
         t.diagnostic(`max |Δ log-prob| vs the embedded model: ${worst.toExponential(2)}`);
         assert.ok(worst < TOLERANCE[entry.precision], `${entry.id}: max |Δ log-prob| ${worst} vs the embedded model`);
+        // Incremental vs fresh on this file: typing at the end, inside the last word, a mid edit, a cut.
+        const fresh = await Engine.load({ modelDir: dir, device: 'cpu', precision: entry.precision, caching: false });
+        let text = TEXT;
+        let version = 0;
+        let worstIncremental = 0;
+        for (const edit of [(t: string) => t + ' The', (t: string) => t + 're', (t: string) => t.replace('long debate', 'short, heated debate'), (t: string) => t.slice(0, 60) + t.slice(90), (t: string) => t + ' It was a good day.']) {
+          text = edit(text);
+          engine.update(++version, text);
+          await engine.idle();
+          const want = await fresh.score(text);
+          const doc = engine.current!;
+          for (let i = 0; i < doc.length; i++) worstIncremental = Math.max(worstIncremental, Math.abs(doc.logprob[i]! - want.tokens[i]!.logprob));
+        }
+        await fresh.dispose();
+        t.diagnostic(`max |Δ log-prob| incremental vs fresh: ${worstIncremental.toExponential(2)}`);
+        assert.ok(worstIncremental < INCREMENTAL_TOLERANCE[entry.precision], `${entry.id}: incremental vs fresh ${worstIncremental}`);
       } finally {
         await engine.dispose();
       }
