@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, statfs, writeFile, open as openFile } from 'node:fs/promises';
 import { freemem, homedir, platform, totalmem } from 'node:os';
-import { basename, join, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { DownloadPhase, DownloadProgress, ModelListEntry, ModelPrecision, ModelSize } from '../../common/models-api.ts';
 import { formatBytes } from '../../common/models-api.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
@@ -200,12 +200,25 @@ export class ModelManager {
     this.isInUse = opts.isInUse ?? (() => false);
   }
 
+  /**
+   * `<under>/<id>` for an id that came from outside (CLI, the app's models API, the registry),
+   * after checking that it is one plain name that stays inside `under`: never "..", a path, an
+   * absolute path or a hidden name, so no command can reach a folder outside the models folder.
+   */
+  private inside(under: string, id: string): string {
+    const path = resolvePath(under, id);
+    if (typeof id !== 'string' || !id || id.startsWith('.') || /[/\\\0]/.test(id) || dirname(path) !== resolvePath(under)) {
+      throw new ModelManagerError('unknown-model', `${JSON.stringify(id)} is not a model id (ids are plain names like gpt2-small-fp32; likely models list shows them)`);
+    }
+    return path;
+  }
+
   private staging(id: string): string {
-    return join(this.modelsDir, STAGING, id);
+    return this.inside(join(this.modelsDir, STAGING), id);
   }
 
   private folder(id: string): string {
-    return join(this.modelsDir, id);
+    return this.inside(this.modelsDir, id);
   }
 
   private manifest(id: string): InstalledManifest | null {
@@ -325,7 +338,7 @@ export class ModelManager {
   }
 
   private async lock(id: string): Promise<() => Promise<void>> {
-    const path = join(this.modelsDir, STAGING, `${id}.lock`);
+    const path = `${this.staging(id)}.lock`;
     await mkdir(join(this.modelsDir, STAGING), { recursive: true });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -506,12 +519,15 @@ export class ModelManager {
     const main = valid.onnx[0]!;
     const onnxBytes = valid.onnx.reduce((s, o) => Math.max(s, o.bytes), 0);
     const staging = this.staging(id);
-    await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
     try {
+      await rm(staging, { recursive: true, force: true });
+      await mkdir(staging, { recursive: true });
       if (opts.copy) {
+        // Links are followed: the copy holds the files themselves, so it keeps working when the
+        // folder they point into changes or goes away.
         await cp(source, staging, {
           recursive: true,
+          dereference: true,
           filter: (src) => !NOT_MODEL_FILE.test(basename(src)) && basename(src) !== MANIFEST,
         });
         await validateModelFolder(staging);
@@ -528,8 +544,8 @@ export class ModelManager {
       };
       await this.install(staging, id, manifest);
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
-      throw asManagerError(e, id);
+      await rm(staging, { recursive: true, force: true }).catch(() => {});
+      throw asManagerError(e, `the models folder ${this.modelsDir}`);
     }
     return this.list().find((e) => e.id === id)!;
   }
