@@ -18,6 +18,7 @@ import { freemem, homedir, platform, totalmem } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { DownloadPhase, DownloadProgress, ModelListEntry, ModelPrecision, ModelSize } from '../../common/models-api.ts';
 import { formatBytes } from '../../common/models-api.ts';
+import { printableName } from '../src/model-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { downloadFile, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
 import { asManagerError, ModelManagerError } from './errors.ts';
@@ -302,7 +303,7 @@ export class ModelManager {
       const warning = this.memoryWarning(m.memoryBytes);
       out.push({
         id,
-        name: m.name,
+        name: printableName(m.name), // a manifest written by an older version may hold the raw config name
         source: m.source,
         ...(m.size ? { size: m.size } : {}),
         precision: m.precision,
@@ -577,7 +578,7 @@ export class ModelManager {
 function embeddedName(dir: string): string {
   try {
     const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { likely?: { name?: string } };
-    return c.likely?.name ?? 'Embedded model';
+    return (c.likely?.name && printableName(c.likely.name)) || 'Embedded model';
   } catch {
     return 'Embedded model';
   }

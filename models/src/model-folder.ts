@@ -73,11 +73,15 @@ export function readConfig(dir: string): GPT2Config {
  * sequences, control characters and bidirectional overrides removed, at most 120 characters.
  */
 export function printableName(name: string): string {
-  return name
-    .replace(/\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])/g, '')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
-    .trim()
-    .slice(0, 120);
+  return (
+    name
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .replace(/\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])/g, '')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
+      .trim()
+      .slice(0, 120)
+  );
 }
 
 const kvNames = (prefix: string, layers: number) => Array.from({ length: layers }, (_, i) => [`${prefix}.${i}.key`, `${prefix}.${i}.value`]).flat();
