@@ -118,15 +118,26 @@ function fileSize(path: string): number {
   }
 }
 
-/**
- * Validates `dir`; returns what it found or throws ModelManagerError('invalid-model') whose message
- * lists every problem, e.g. "/x is not a usable GPT-2 model: config.json is missing; onnx/model.onnx lacks the outputs logits".
- */
-export async function validateModelFolder(dir: string): Promise<ValidModel> {
-  const fail = (problems: string[]) => new ModelManagerError('invalid-model', `${dir} is not a usable GPT-2 model: ${problems.join('; ')}`);
+/** What a folder holds, file by file, and what keeps Likely from running each part (`likely models inspect`). */
+export interface FolderReport {
+  dir: string;
+  config: ModelConfigSummary | null;
+  /** Problems of the folder as a whole: config.json, the tokenizer, no ONNX file. */
+  problems: string[];
+  files: {
+    path: string;
+    precision: ModelPrecision;
+    bytes: number;
+    /** null when the file could not be read as ONNX (see problems). */
+    graph: OnnxInterface | null;
+    problems: string[];
+  }[];
+}
+
+/** Reads every part of `dir` and lists what is wrong with each, without stopping at the first problem. */
+export async function inspectModelFolder(dir: string): Promise<FolderReport> {
   if (!existsSync(dir)) throw new ModelManagerError('invalid-model', `${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new ModelManagerError('invalid-model', `${dir} is not a folder`);
-
   const problems: string[] = [];
   const config = checkConfig(dir, problems);
   checkTokenizer(dir, problems);
@@ -136,37 +147,44 @@ export async function validateModelFolder(dir: string): Promise<ValidModel> {
     const atRoot = Object.keys(ONNX_FILES).filter((name) => existsSync(join(dir, name)));
     const optimum = ['decoder_model_merged.onnx', 'decoder_with_past_model.onnx', 'decoder_model.onnx'].filter((name) => existsSync(join(dir, name)) || existsSync(join(dir, 'onnx', name)));
     if (atRoot.length) problems.push(`${atRoot[0]} is at the folder root; Likely expects it in onnx/ (move it, and its .onnx_data if any, to onnx/)`);
-    else if (optimum.length) problems.push(`found ${optimum.join(', ')} but no onnx/model.onnx; export with a current Optimum (one model.onnx with past key values) and put it in onnx/`);
+    else if (optimum.length) problems.push(`found ${optimum.join(', ')} but no onnx/model.onnx; rename the merged or with-past decoder to onnx/model.onnx (transformers.js layout)`);
     else problems.push(`no ONNX model: expected one of ${Object.keys(ONNX_FILES).map((n) => 'onnx/' + n).join(', ')}`);
   }
 
-  const onnx: ValidOnnxFile[] = [];
+  const files: FolderReport['files'] = [];
   for (const name of present) {
     const rel = `onnx/${name}`;
     const path = join(dir, rel);
-    let g: OnnxInterface;
+    const file: FolderReport['files'][number] = { path: rel, precision: ONNX_FILES[name]!, bytes: fileSize(path), graph: null, problems: [] };
+    files.push(file);
     try {
       if (isLfsPointer(path)) {
-        problems.push(`${rel} is a Git LFS pointer, not the model (fetch the real file, e.g. git lfs pull)`);
+        file.problems.push(`${rel} is a Git LFS pointer, not the model (fetch the real file, e.g. git lfs pull)`);
         continue;
       }
-      g = await readOnnxInterface(path);
+      file.graph = await readOnnxInterface(path);
     } catch (e) {
-      problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
+      file.problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
       continue;
     }
-    const before = problems.length;
-    if (config) problems.push(...checkGraph(g, config.layers, rel));
-    let bytes = fileSize(path);
-    for (const data of g.externalData) {
+    if (config) file.problems.push(...checkGraph(file.graph, config.layers, rel));
+    for (const data of file.graph.externalData) {
       const dataPath = join(dir, 'onnx', data);
-      if (data.includes('..') || data.startsWith('/')) problems.push(`${rel} points its weights outside the folder (${data})`);
-      else if (!existsSync(dataPath)) problems.push(`onnx/${data} is missing (the weights of ${rel})`);
-      else bytes += fileSize(dataPath);
+      if (data.includes('..') || data.startsWith('/')) file.problems.push(`${rel} points its weights outside the folder (${data})`);
+      else if (!existsSync(dataPath)) file.problems.push(`onnx/${data} is missing (the weights of ${rel})`);
+      else file.bytes += fileSize(dataPath);
     }
-    const precision = ONNX_FILES[name]!;
-    if (problems.length === before) onnx.push({ path: rel, precision, externalData: g.externalData, bytes });
   }
-  if (problems.length || !config) throw fail(problems);
-  return { dir, config, onnx };
+  return { dir, config, problems, files };
+}
+
+/**
+ * Validates `dir`; returns what it found or throws ModelManagerError('invalid-model') whose message
+ * lists every problem, e.g. "/x is not a usable GPT-2 model: config.json is missing; onnx/model.onnx lacks the outputs logits".
+ */
+export async function validateModelFolder(dir: string): Promise<ValidModel> {
+  const report = await inspectModelFolder(dir);
+  const problems = [...report.problems, ...report.files.flatMap((f) => f.problems)];
+  if (problems.length || !report.config) throw new ModelManagerError('invalid-model', `${dir} is not a usable GPT-2 model: ${problems.join('; ')}`);
+  return { dir, config: report.config, onnx: report.files.map((f) => ({ path: f.path, precision: f.precision, externalData: f.graph!.externalData, bytes: f.bytes })) };
 }

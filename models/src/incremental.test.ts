@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { brownProse } from '../bench/corpus.ts';
-import { buildModelFolder, type OnnxVariant } from '../testing/hub-models.ts';
+import { buildModelFolder, type OnnxVariant } from '../synthetic/random-models.ts';
 import { Engine } from './engine.ts';
 import { FIXTURES_DIR } from './paths.ts';
 

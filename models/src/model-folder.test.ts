@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Engine } from './engine.ts';
 import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
 import { readOnnxInterface } from './onnx-graph.ts';
-import { buildModelFolder } from '../testing/hub-models.ts';
+import { buildModelFolder } from '../synthetic/random-models.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
 function copyModel(): string {

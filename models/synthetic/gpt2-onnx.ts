@@ -28,7 +28,7 @@
  *                these nodes sit inside the If branches. The Gather of the tied embedding stays fp32.
  * External data: initializers of 1 KiB and more go to `<file>_data` (location, offset, length).
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fields, text, Wire, Writer } from '../src/protobuf.ts';
@@ -239,12 +239,14 @@ class Graph {
     this.io.message(12, valueInfo(name, elemType, dims));
   }
 
+  /** The GraphProto's bytes, in pieces (the initializers' payloads are not copied again). */
+  pieces(): Uint8Array[] {
+    return [...this.nodes.pieces(), new Writer().string(2, this.name).finish(), ...this.inits.pieces(), ...this.io.pieces()];
+  }
+
   finish(): Uint8Array {
     const w = new Writer();
-    w.raw(this.nodes.finish());
-    w.string(2, this.name);
-    w.raw(this.inits.finish());
-    w.raw(this.io.finish());
+    for (const p of this.pieces()) w.raw(p);
     return w.finish();
   }
 }
@@ -275,19 +277,23 @@ export function writeGpt2Onnx(path: string, o: BuildOptions): void {
   mkdirSync(dirname(path), { recursive: true });
   const ext = o.externalData ? new ExternalData(path + '_data', basename(path) + '_data') : null;
   try {
-    const model = buildGpt2Model(o, ext);
-    const fd = openSync(path, 'w');
+    const pieces = buildGpt2Model(o, ext);
+    // Under a temporary name, renamed when complete: an interrupted build is never taken for a model.
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w');
     try {
-      for (let done = 0; done < model.length; ) done += writeSync(fd, model, done, model.length - done);
+      for (const piece of pieces) for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done, piece.length - done);
     } finally {
       closeSync(fd);
     }
+    renameSync(tmp, path);
   } finally {
     ext?.close();
   }
 }
 
-function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array {
+/** The ModelProto's bytes, in pieces. */
+function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array[] {
   const s = o.shape;
   const { layers: L, heads: H, width: C, vocab: V } = s;
   const D = C / H;
@@ -358,15 +364,15 @@ function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array {
     };
     const linear = (x: string, prefix: string) => one('Add', [matmul(x, prefix + '.weight'), W.get(prefix + '.bias')!]);
     const layerNorm = (x: string, prefix: string) => {
-      // LayerNormalization is opset 17; Optimum's opset 13/14 exports spell it out like this.
+      // LayerNormalization is opset 17; torch's opset 13/14 exports spell it out like this (ORT fuses it back).
       const mean = one('ReduceMean', [x], [attrInts('axes', [-1])]);
       const d = one('Sub', [x, mean]);
-      const variance = one('ReduceMean', [one('Mul', [d, d])], [attrInts('axes', [-1])]);
+      const variance = one('ReduceMean', [one('Pow', [d, scalar(2)])], [attrInts('axes', [-1])]);
       const norm = one('Div', [d, one('Sqrt', [one('Add', [variance, scalar(s.eps)])])]);
       return one('Add', [one('Mul', [norm, W.get(prefix + '.weight')!]), W.get(prefix + '.bias')!]);
     };
     const gelu = (x: string) => {
-      const x3 = one('Mul', [one('Mul', [x, x]), x]);
+      const x3 = one('Pow', [x, scalar(3)]);
       const inner = one('Mul', [one('Add', [x, one('Mul', [x3, scalar(0.044715)])]), scalar(Math.sqrt(2 / Math.PI))]);
       return one('Mul', [one('Mul', [x, scalar(0.5)]), one('Add', [one('Tanh', [inner]), scalar(1)])]);
     };
@@ -429,12 +435,15 @@ function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array {
   } else decoder(main, true, computed);
   if (ioType !== computeType) outputs.forEach((n, j) => main.op('Cast', [computed[j]!], [attrInt('to', ioType)], 1, [n]));
 
-  const m = new Writer();
-  m.varint(1, 8); // ir_version 8
-  m.string(2, 'likely-gpt2-builder');
-  m.bytes(7, main.finish());
-  m.message(8, (op) => op.string(1, '').varint(2, opset));
-  return m.finish();
+  const graph = main.pieces();
+  const head = new Writer();
+  head.varint(1, 8); // ir_version 8
+  head.string(2, 'likely-gpt2-builder');
+  // Field 7 (the graph): tag and length, then its pieces as they are.
+  const graphBytes = graph.reduce((n, p) => n + p.length, 0);
+  head.raw(Uint8Array.of((7 << 3) | 2)).raw(new Writer().varint(1, graphBytes).finish().subarray(1));
+  const tail = new Writer().message(8, (op) => op.string(1, '').varint(2, opset));
+  return [head.finish(), ...graph, tail.finish()];
 }
 
 /**

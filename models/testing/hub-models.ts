@@ -12,50 +12,15 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, dirname, join } from 'node:path';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import type { RegistryModel } from '../manager/registry.ts';
-import { weightsOf, writeGpt2Onnx, type Gpt2Interface, type Gpt2Shape, type Gpt2Weights } from '../synthetic/gpt2-onnx.ts';
+import { writeGpt2Onnx, type Gpt2Weights } from '../synthetic/gpt2-onnx.ts';
+import { buildModelFolder, embeddedShape, embeddedWeights, type OnnxVariant } from '../synthetic/random-models.ts';
 
-export interface OnnxVariant {
-  interface: Gpt2Interface;
-  weights: Gpt2Weights;
-  externalData: boolean;
-}
 
 /** The interface of the hub's file `path` in `repo` (whose listing holds `files`). */
 export function hubVariant(repo: string, path: string, files: readonly string[]): OnnxVariant {
   const name = basename(path);
   const weights: Gpt2Weights = name === 'model_fp16.onnx' ? 'fp16' : name === 'model_quantized.onnx' ? 'int8' : 'fp32';
   return { interface: repo === 'Xenova/gpt2' ? 'merged' : 'with-past', weights, externalData: files.includes(path + '_data') };
-}
-
-export function embeddedShape(dir = EMBEDDED_MODEL_DIR): Gpt2Shape {
-  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { n_layer: number; n_head: number; n_embd: number; vocab_size: number; n_positions: number; layer_norm_epsilon?: number };
-  return { layers: c.n_layer, heads: c.n_head, width: c.n_embd, vocab: c.vocab_size, positions: c.n_positions, eps: c.layer_norm_epsilon ?? 1e-5 };
-}
-
-/**
- * Writes a model folder (config.json and tokenizer files of the embedded model, without its
- * "likely" metadata, as the hub's config has none) whose ONNX file `onnxName` has `variant`'s
- * interface and the embedded model's weights.
- */
-export function buildModelFolder(dir: string, onnxName: string, variant: OnnxVariant): string {
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const config = JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
-  delete config.likely;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(EMBEDDED_MODEL_DIR, f), join(dir, f));
-  writeGpt2Onnx(join(dir, 'onnx', onnxName), {
-    shape: embeddedShape(),
-    interface: variant.interface,
-    weights: variant.weights,
-    source: embeddedWeights(),
-    externalData: variant.externalData,
-  });
-  return dir;
-}
-
-let cachedWeights: ReturnType<typeof weightsOf> | null = null;
-function embeddedWeights() {
-  return (cachedWeights ??= weightsOf(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')));
 }
 
 /**
