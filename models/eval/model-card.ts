@@ -95,7 +95,7 @@ const NONSENSE_WORDS = (
 function nonsense(seed: number, n: number): string {
   let s = seed;
   const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31), s / 2 ** 31);
-  return Array.from({ length: n }, () => NONSENSE_WORDS[Math.floor(next() * NONSENSE_WORDS.length)]).join(' ');
+  return Array.from({ length: n }, () => NONSENSE_WORDS[Math.floor(next() * NONSENSE_WORDS.length)]!).join(' ');
 }
 
 function copyProbes(): Record<string, { text: string; sep: string }[]> {
@@ -106,7 +106,7 @@ function copyProbes(): Record<string, { text: string; sep: string }[]> {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.length > 50 && l.length < 120 && /[(=]/.test(l) && !l.startsWith('#') && !l.startsWith('//') && !l.startsWith('*'));
-  const pick = <T>(xs: T[], n: number) => Array.from({ length: n }, (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / n)]);
+  const pick = <T>(xs: T[], n: number) => Array.from({ length: n }, (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / n)]!);
   return {
     prose: pick(sentences, 5).map((text) => ({ text, sep: ' ' })),
     nonsense: [1, 2, 3, 4, 5].map((seed) => ({ text: nonsense(seed, 24), sep: '. ' })),

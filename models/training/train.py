@@ -70,7 +70,7 @@ def evaluate(model, val, seq=1024):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minutes", type=float, default=125)
+    ap.add_argument("--minutes", type=float, help="training-time budget (default 125; on resume, the checkpoint's)")
     ap.add_argument("--save-every", type=float, default=10)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--micro", type=int, default=2, help="sequences per forward pass (memory: ~1 GB of logits each)")
@@ -105,11 +105,12 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
     step, trained_s = 0, 0.0
-    budget = args.minutes * 60
+    budget = (args.minutes or 125) * 60
     if resume:
         model.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
-        step, trained_s, budget = resume["step"], resume["seconds"], resume["budget_seconds"]
+        step, trained_s = resume["step"], resume["seconds"]
+        budget = args.minutes * 60 if args.minutes else resume["budget_seconds"]
         say(f"resumed at step {step}, {trained_s / 60:.1f} of {budget / 60:.0f} min")
     else:
         say(f"config {json.dumps(cfg.__dict__)}; params {model.num_params():,}; data {meta['sha256'][:12]} "
