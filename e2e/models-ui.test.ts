@@ -1,5 +1,5 @@
 // The Models panel in Debian's Chromium against the real `serve`: the models folder is a temp dir,
-// HF_ENDPOINT points at a local hub (models/manager/local-hub.ts) serving an int8 variant of the
+// HF_ENDPOINT points at a local hub (models/testing/local-hub.ts) serving an int8 variant of the
 // embedded model under a name of its own, and `--registry` adds it as a small registry entry. The
 // panel lists sizes and memory, downloads it with a progress bar (bytes, speed, time left), pauses
 // and resumes, switches the engine to it (the open document is re-scored: its numbers become the
@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright';
 import type { TokenScore } from '../common/api.ts';
 import type { DownloadProgress, ModelsClient } from '../common/models-api.ts';
-import { LocalHub } from '../models/manager/local-hub.ts';
+import { LocalHub } from '../models/testing/local-hub.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
 import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';

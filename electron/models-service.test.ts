@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { EngineStatus, ScoreUpdate } from '../common/api.ts';
 import { validateModelsCall, type AppModelsEvents, type DownloadProgress, type ModelsState } from '../common/models-api.ts';
-import { LocalHub } from '../models/manager/local-hub.ts';
+import { LocalHub } from '../models/testing/local-hub.ts';
 import type { RegistryModel } from '../models/manager/registry.ts';
 import { EngineHost } from '../models/src/engine-host.ts';
 import { nextEvent } from '../models/src/host-events.ts';

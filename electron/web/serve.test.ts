@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import type { EngineStatus } from '../../common/api.ts';
 import type { DownloadProgress, ModelSelection, ModelsState } from '../../common/models-api.ts';
-import { LocalHub } from '../../models/manager/local-hub.ts';
+import { LocalHub } from '../../models/testing/local-hub.ts';
 import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
 import { startWebServer, WEB_SETTINGS_FILE, type WebServer } from './serve.ts';
 

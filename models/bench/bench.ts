@@ -5,15 +5,15 @@
  * same cost as the real one), all in one run, and prints ratios (the machines are noisy; ratios
  * measured side by side are what the targets are about).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../src/engine.ts';
 import { openModelFolder } from '../src/model-folder.ts';
 import { createSession, type Session, type TensorData } from '../src/ort.ts';
-import { EMBEDDED_MODEL_DIR, FIXTURES_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
+import { FIXTURES_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
 import { EOT, type Tokenizer } from '../src/tokenizer.ts';
 import { brownProse } from './corpus.ts';
+import { buildModelFolder, ensureRandomModel } from '../synthetic/random-models.ts';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -23,28 +23,6 @@ const log = (...a: unknown[]) => {
   if (!json) console.log(...a);
   else console.error(...a);
 };
-
-function ensureRandomModel(size: string): string {
-  const dir = join(RANDOM_MODELS_DIR, `gpt2-${size}-fp32`);
-  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
-    log(`building the random-weight GPT-2-${size}-shaped model in ${dir} ...`);
-    const r = spawnSync('/usr/bin/python3', ['models/training/random_models.py', size], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) throw new Error('could not build the random model (needs Debian python3-torch and python3-onnx)');
-  }
-  return dir;
-}
-
-function ensureQuantized(src: string, out: string): string {
-  if (!existsSync(join(out, 'onnx', 'model_quantized.onnx'))) {
-    log(`quantizing ${src} to int8 in ${out} ...`);
-    const r = spawnSync('/usr/bin/python3', ['models/training/quantize.py', src, out], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) {
-      const hasOnnx = spawnSync('/usr/bin/python3', ['-c', 'import numpy, onnx'], { stdio: 'ignore' }).status === 0;
-      throw new Error(hasOnnx ? 'int8 quantization failed (models/training/quantize.py, above)' : "int8 quantization needs Python's onnx and numpy at /usr/bin/python3: npm run setup installs Debian's python3-onnx (or: apt-get install python3-onnx)");
-    }
-  }
-  return out;
-}
 
 async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = performance.now();
@@ -91,8 +69,8 @@ function tokensOf(tok: Tokenizer, text: string, n: number): string {
 }
 
 async function main() {
-  const modelDir = opt('model') ?? ensureRandomModel('small');
-  const folder = openModelFolder(modelDir);
+  const modelDir = opt('model') ?? ensureRandomModel('small', 'fp32', log);
+  const folder = await openModelFolder(modelDir);
   const c = folder.config;
   const bareSession = await createSession(folder.onnxPath, { device: 'cpu' });
   const bare = new BareModel(bareSession, c.n_layer, c.n_head, c.n_embd / c.n_head);
@@ -199,7 +177,9 @@ async function main() {
 
   if (only?.includes('int8')) {
     // Issue 8: int8 vs fp32 on the small-shaped model, and the log-prob change on the golden texts.
-    const int8Dir = ensureQuantized(modelDir, join(RANDOM_MODELS_DIR, 'gpt2-small-int8'));
+    // The same random weights at int8 (models/synthetic: per-column int8 MatMulInteger, like quantize_dynamic).
+    if (opt('model')) throw new Error('--only int8 compares the random GPT-2-small-shaped model with its int8 build; drop --model');
+    const int8Dir = ensureRandomModel('small', 'int8', log);
     const int8 = await Engine.load({ modelDir: int8Dir, device: 'cpu', caching: false });
     const fp32 = reference;
     const text = tokensOf(tok, brownProse(20_000), 1024);
@@ -221,7 +201,8 @@ async function main() {
     results.int8_full_speedup = fullFp32 / fullInt8;
     log(`int8 vs fp32: one-token step after 1,000 tokens ${(stepInt8 * 1000).toFixed(1)} vs ${(stepFp32 * 1000).toFixed(1)} ms (${results.int8_step_speedup.toFixed(2)}x, target ≥ 1.8); full 1,024 ${fullInt8.toFixed(2)} vs ${fullFp32.toFixed(2)} s (${results.int8_full_speedup.toFixed(2)}x)`);
     await int8.dispose();
-    const embeddedInt8 = ensureQuantized(EMBEDDED_MODEL_DIR, join(RANDOM_MODELS_DIR, 'embedded-int8'));
+    const embeddedInt8 = join(RANDOM_MODELS_DIR, 'embedded-int8');
+    if (!existsSync(join(embeddedInt8, 'onnx', 'model_quantized.onnx'))) buildModelFolder(embeddedInt8, 'model_quantized.onnx', { interface: 'with-past', weights: 'int8', externalData: false });
     const golden = JSON.parse(readFileSync(join(FIXTURES_DIR, 'golden.json'), 'utf8')) as { texts: Record<string, { text: string; logprobs: number[] }> };
     const q = await Engine.load({ modelDir: embeddedInt8, device: 'cpu' });
     let maxDiff = 0;

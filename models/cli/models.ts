@@ -4,15 +4,55 @@
  * likely models import DIR [--id ID] [--copy]
  * likely models remove ID
  * likely models path ID                the folder to pass as --model DIR
+ * likely models inspect DIR [--json]   each ONNX file's interface and whether Likely can run it
  * The models folder is LIKELY_MODELS_DIR or the platform default; the hub is HF_ENDPOINT.
  */
 import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
 import { formatBytes, formatDuration } from '../../common/models-api.ts';
 import { ModelManagerError } from '../manager/errors.ts';
 import { ModelManager } from '../manager/manager.ts';
+import { inspectModelFolder, type FolderReport } from '../manager/validate.ts';
+import { DTYPE_NAMES } from '../src/onnx-graph.ts';
+import { resolve as resolvePath } from 'node:path';
 import { CliError, parseArgs } from './args.ts';
 
-const USAGE = 'usage: likely models list [--json] | download ID | import DIR [--id ID] [--copy] | remove ID | path ID';
+const USAGE = 'usage: likely models list [--json] | download ID | import DIR [--id ID] [--copy] | remove ID | path ID | inspect DIR [--json]';
+
+const dtype = (t: number) => DTYPE_NAMES[t] ?? `type ${t}`;
+const shape = (dims: (number | string | null)[]) => `[${dims.map((d) => d ?? '?').join(', ')}]`;
+
+/** A folder's interface as text for a bug report: config, tokenizer, each ONNX file's inputs and outputs, and a verdict. */
+export function formatReport(r: FolderReport): string {
+  const out = [`${r.dir}`];
+  const c = r.config;
+  out.push(c ? `config.json: GPT-2, ${c.layers} layers, ${c.heads} heads, width ${c.width}, context ${c.contextLength}, vocabulary ${c.vocabSize}${c.name ? `, "${c.name}"` : ''}` : 'config.json: not usable');
+  for (const p of r.problems) out.push(`problem: ${p}`);
+  for (const f of r.files) {
+    const g = f.graph;
+    out.push('', `${f.path} (${f.precision}, ${formatBytes(f.bytes)})`);
+    if (g) {
+      const opsets = Object.entries(g.opsets).map(([d, v]) => (d ? `${d} ${v}` : `opset ${v}`)).join(', ');
+      out.push(`  ${opsets}; external data: ${g.externalData.length ? g.externalData.join(', ') : 'none'}`);
+      const names = new Set(g.inputs.map((i) => i.name));
+      const kv = g.inputs.find((i) => i.name === 'past_key_values.0.key');
+      out.push(
+        `  ${names.has('use_cache_branch') ? 'merged decoder (If on use_cache_branch)' : 'decoder'}, ` +
+          `${names.has('position_ids') ? 'position_ids input' : 'no position_ids (positions numbered from the cache length)'}` +
+          `${kv ? `, cache ${dtype(kv.elemType)}` : ''}`,
+      );
+      const width = Math.max(...[...g.inputs, ...g.outputs].map((v) => v.name.length));
+      const rows = (label: string, list: typeof g.inputs) => {
+        out.push(`  ${label}:`);
+        for (const v of list) out.push(`    ${v.name.padEnd(width)}  ${dtype(v.elemType).padEnd(7)}  ${shape(v.dims)}`);
+      };
+      rows('inputs', g.inputs);
+      rows('outputs', g.outputs);
+    }
+    const blockers = [...r.problems, ...f.problems];
+    out.push(blockers.length ? `  Likely cannot run it: ${blockers.join('; ')}` : '  Likely can run it.');
+  }
+  return out.join('\n');
+}
 
 function status(e: ModelListEntry): string {
   if (e.source === 'embedded') return 'built in';
@@ -117,6 +157,13 @@ export async function run(argv: string[]): Promise<void> {
         if (args.positional.length !== 1) throw new CliError('usage: likely models remove ID');
         await manager.remove(args.positional[0]!);
         process.stderr.write(`removed ${args.positional[0]}\n`);
+        return;
+      }
+      case 'inspect': {
+        const args = parseArgs(rest, { flags: ['json'] });
+        if (args.positional.length !== 1) throw new CliError('usage: likely models inspect DIR [--json]');
+        const report = await inspectModelFolder(resolvePath(args.positional[0]!));
+        process.stdout.write((args.flags.has('json') ? JSON.stringify(report) : formatReport(report)) + '\n');
         return;
       }
       case 'path': {

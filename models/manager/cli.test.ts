@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
 import { progressLine } from '../cli/models.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
-import { LocalHub } from './local-hub.ts';
+import { buildModelFolder } from '../synthetic/random-models.ts';
+import { LocalHub } from '../testing/local-hub.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let hub: LocalHub;
@@ -107,6 +108,24 @@ describe('likely models', () => {
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0]!, message);
     }
+  });
+
+  test("inspect prints each ONNX file's interface and whether Likely can run it", async () => {
+    const merged = buildModelFolder(join(modelsDir, 'inspect-merged'), 'model_fp16.onnx', { interface: 'merged', weights: 'fp16', externalData: false });
+    const r = await likely(['models', 'inspect', merged]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /onnx\/model_fp16\.onnx \(fp16, .*\)\n {2}opset 13; external data: none\n {2}merged decoder \(If on use_cache_branch\), no position_ids/);
+    assert.match(r.stdout, / {4}use_cache_branch +bool +\[1\]\n/);
+    assert.match(r.stdout, / {4}past_key_values\.0\.key +float32 +\[batch_size, 4, past_sequence_length, 32\]\n/);
+    assert.match(r.stdout, / {2}Likely can run it\.\n$/);
+    const withPast = buildModelFolder(join(modelsDir, 'inspect-ext'), 'model.onnx', { interface: 'with-past', weights: 'fp32', externalData: true });
+    rmSync(join(withPast, 'onnx', 'model.onnx_data'));
+    const broken = await likely(['models', 'inspect', withPast, '--json']);
+    const report = JSON.parse(broken.stdout) as { files: { path: string; graph: { opsets: Record<string, number>; externalData: string[] }; problems: string[] }[] };
+    assert.equal(report.files[0]!.graph.opsets[''], 14);
+    assert.deepEqual(report.files[0]!.graph.externalData, ['model.onnx_data']);
+    assert.deepEqual(report.files[0]!.problems, ['onnx/model.onnx_data is missing (the weights of onnx/model.onnx)']);
+    assert.match((await likely(['models', 'inspect', withPast])).stdout, / {2}Likely cannot run it: onnx\/model\.onnx_data is missing/);
   });
 
   test('progress lines', () => {

@@ -13,7 +13,7 @@ import type { DownloadProgress } from '../../common/models-api.ts';
 import { Engine } from '../src/engine.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { ModelManagerError } from './errors.ts';
-import { COMMIT, LocalHub } from './local-hub.ts';
+import { COMMIT, LocalHub } from '../testing/local-hub.ts';
 import { MANIFEST, ModelManager, type InstalledManifest } from './manager.ts';
 import { hubEndpoint, resolveUrl, type RegistryModel } from './registry.ts';
 

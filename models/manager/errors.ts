@@ -38,11 +38,20 @@ export function asManagerError(e: unknown, what: string): ModelManagerError {
       return new ModelManagerError('network', `network error for ${what}: ${err.code} (check the connection and retry; the download resumes)`);
     case 'EACCES':
     case 'EPERM':
+      return new ModelManagerError('io', `cannot write ${what}: permission denied (check the folder's permissions, or set LIKELY_MODELS_DIR to a folder you can write)`);
     case 'EROFS':
-    case 'EISDIR':
+      return new ModelManagerError('io', `cannot write ${what}: the disk is read-only (set LIKELY_MODELS_DIR to a folder on a writable disk)`);
     case 'ENOTDIR':
+      return new ModelManagerError('io', `cannot use ${what}: part of its path is a file, not a folder${err.path ? ` (${err.path})` : ''}`);
+    case 'EEXIST':
+      return new ModelManagerError('io', `cannot create ${what}: ${err.path ?? 'a file'} is in the way (a file where a folder belongs, or a leftover; move it away and retry)`);
+    case 'EISDIR':
+      return new ModelManagerError('io', `cannot write ${what}: ${err.path ?? 'it'} is a folder where a file belongs`);
+    case 'ENOENT':
+      return new ModelManagerError('io', `cannot use ${what}: ${err.path ?? 'a file'} does not exist`);
     case 'EMFILE':
-      return new ModelManagerError('io', `cannot write ${what}: ${err.code}`);
+    case 'ENFILE':
+      return new ModelManagerError('io', `cannot open ${what}: too many open files (close other programs and retry)`);
     default:
       return new ModelManagerError('network', `${what}: ${err?.message ?? String(e)}`);
   }

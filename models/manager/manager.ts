@@ -15,9 +15,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, statfs, writeFile, open as openFile } from 'node:fs/promises';
 import { freemem, homedir, platform, totalmem } from 'node:os';
-import { basename, join, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { DownloadPhase, DownloadProgress, ModelListEntry, ModelPrecision, ModelSize } from '../../common/models-api.ts';
 import { formatBytes } from '../../common/models-api.ts';
+import { printableName } from '../src/model-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { downloadFile, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
 import { asManagerError, ModelManagerError } from './errors.ts';
@@ -200,12 +201,25 @@ export class ModelManager {
     this.isInUse = opts.isInUse ?? (() => false);
   }
 
+  /**
+   * `<under>/<id>` for an id that came from outside (CLI, the app's models API, the registry),
+   * after checking that it is one plain name that stays inside `under`: never "..", a path, an
+   * absolute path or a hidden name, so no command can reach a folder outside the models folder.
+   */
+  private inside(under: string, id: string): string {
+    const path = resolvePath(under, id);
+    if (typeof id !== 'string' || !id || id.startsWith('.') || /[/\\\0]/.test(id) || dirname(path) !== resolvePath(under)) {
+      throw new ModelManagerError('unknown-model', `${JSON.stringify(id)} is not a model id (ids are plain names like gpt2-small-fp32; likely models list shows them)`);
+    }
+    return path;
+  }
+
   private staging(id: string): string {
-    return join(this.modelsDir, STAGING, id);
+    return this.inside(join(this.modelsDir, STAGING), id);
   }
 
   private folder(id: string): string {
-    return join(this.modelsDir, id);
+    return this.inside(this.modelsDir, id);
   }
 
   private manifest(id: string): InstalledManifest | null {
@@ -289,7 +303,7 @@ export class ModelManager {
       const warning = this.memoryWarning(m.memoryBytes);
       out.push({
         id,
-        name: m.name,
+        name: printableName(m.name), // a manifest written by an older version may hold the raw config name
         source: m.source,
         ...(m.size ? { size: m.size } : {}),
         precision: m.precision,
@@ -325,7 +339,7 @@ export class ModelManager {
   }
 
   private async lock(id: string): Promise<() => Promise<void>> {
-    const path = join(this.modelsDir, STAGING, `${id}.lock`);
+    const path = `${this.staging(id)}.lock`;
     await mkdir(join(this.modelsDir, STAGING), { recursive: true });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -444,8 +458,12 @@ export class ModelManager {
     try {
       await validateModelFolder(staging);
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
-      throw new ModelManagerError('invalid-model', `the files downloaded for ${model.id} are not a usable model, so nothing was installed: ${(e as Error).message.replace(/^.*? is not a usable GPT-2 model: /, '')}`);
+      // The files stay (verified against the hub's checksums): a retry after an update of Likely
+      // validates them again without downloading, and they can be inspected or imported.
+      throw new ModelManagerError(
+        'invalid-model',
+        `the files downloaded for ${model.id} are not a usable model, so nothing was installed: ${(e as Error).message.replace(/^.*? is not a usable GPT-2 model: /, '')} (the files are kept in ${staging}; \`likely models inspect ${staging}\` shows their interface, and a retry does not download them again)`,
+      );
     }
     const manifest: InstalledManifest = {
       id: model.id,
@@ -502,12 +520,15 @@ export class ModelManager {
     const main = valid.onnx[0]!;
     const onnxBytes = valid.onnx.reduce((s, o) => Math.max(s, o.bytes), 0);
     const staging = this.staging(id);
-    await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
     try {
+      await rm(staging, { recursive: true, force: true });
+      await mkdir(staging, { recursive: true });
       if (opts.copy) {
+        // Links are followed: the copy holds the files themselves, so it keeps working when the
+        // folder they point into changes or goes away.
         await cp(source, staging, {
           recursive: true,
+          dereference: true,
           filter: (src) => !NOT_MODEL_FILE.test(basename(src)) && basename(src) !== MANIFEST,
         });
         await validateModelFolder(staging);
@@ -524,8 +545,8 @@ export class ModelManager {
       };
       await this.install(staging, id, manifest);
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
-      throw asManagerError(e, id);
+      await rm(staging, { recursive: true, force: true }).catch(() => {});
+      throw asManagerError(e, `the models folder ${this.modelsDir}`);
     }
     return this.list().find((e) => e.id === id)!;
   }
@@ -557,7 +578,7 @@ export class ModelManager {
 function embeddedName(dir: string): string {
   try {
     const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { likely?: { name?: string } };
-    return c.likely?.name ?? 'Embedded model';
+    return (c.likely?.name && printableName(c.likely.name)) || 'Embedded model';
   } catch {
     return 'Embedded model';
   }

@@ -7,7 +7,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { ModelManagerError } from './errors.ts';
 import { ModelManager } from './manager.ts';
-import { gpt2Interface, onnxModel } from './onnx-test-models.ts';
+import { gpt2Interface, onnxModel } from '../testing/onnx-test-models.ts';
 import { validateModelFolder } from './validate.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'likely-validate-'));
@@ -42,6 +42,24 @@ async function problems(dir: string): Promise<string> {
 }
 
 describe('validateModelFolder', () => {
+  test("accepts the hub's interfaces: a merged decoder (use_cache_branch, no position_ids), fp16 weights with float32 or float16 caches", async () => {
+    const v = await validateModelFolder(
+      folder({ onnx: { 'model.onnx': onnxModel(gpt2Interface(4, { merged: true })), 'model_fp16.onnx': onnxModel(gpt2Interface(4, { merged: true })), 'model_quantized.onnx': onnxModel(gpt2Interface(4, { kvType: 10 })) } }),
+    );
+    assert.deepEqual(v.onnx.map((o) => o.precision), ['fp32', 'fp16', 'int8']);
+  });
+
+  test('config.json values of the wrong type are named as such', async () => {
+    assert.equal(await problems(folder({ config: { vocab_size: '50257' } })), 'config.json: "vocab_size" must be a positive integer, got "50257" (a string)');
+    assert.equal(await problems(folder({ config: { vocab_size: 50000 } })), "config.json: vocab_size 50000 is smaller than GPT-2's 50257 tokens");
+    assert.equal(await problems(folder({ config: { n_positions: null } })), 'config.json: "n_positions" must be a positive integer, got null (a null)');
+  });
+
+  test('a model name from config.json loses terminal escapes and control characters', async () => {
+    const v = await validateModelFolder(folder({ config: { likely: { name: '\x1b[2J\x1b]0;pwned\x07Nice\u202e model\x1b[31m\r\n' } } }));
+    assert.equal(v.config.name, 'Nice model');
+  });
+
   test('accepts the embedded model and a model with external data', async () => {
     const v = await validateModelFolder(EMBEDDED_MODEL_DIR);
     assert.deepEqual(v.config, { layers: 4, heads: 4, width: 128, contextLength: 1024, vocabSize: 50257, name: 'Likely Brown (embedded)' });
@@ -95,8 +113,8 @@ describe('validateModelFolder', () => {
       "onnx/model.onnx has inputs the engine does not feed: past_key_values.4.key, past_key_values.4.value, past_key_values.5.key, past_key_values.5.value (the graph has more layers than config.json's n_layer 4)",
     );
     assert.equal(
-      await problems(folder({ onnx: { 'model.onnx': onnxModel(gpt2Interface(4, { extraInputs: ['use_cache_branch'] })) } })),
-      'onnx/model.onnx has inputs the engine does not feed: use_cache_branch (a merged decoder with an If branch; use a plain with-past export such as transformers.js onnx/model.onnx)',
+      await problems(folder({ onnx: { 'model.onnx': onnxModel(gpt2Interface(4, { positionIds: false, extraInputs: ['use_cache_branch'] })) } })),
+      "onnx/model.onnx's use_cache_branch is not a bool",
     );
     const noLogits = gpt2Interface(4);
     noLogits.outputs = noLogits.outputs.filter(([name]) => name !== 'logits');
@@ -106,7 +124,7 @@ describe('validateModelFolder', () => {
     assert.equal(await problems(folder({ onnx: { 'model.onnx': external } })), 'onnx/model.onnx_data is missing (the weights of onnx/model.onnx)');
     const escaping = onnxModel({ ...gpt2Interface(4), initializers: [{ name: 'wte', external: '../../etc/passwd' }] });
     assert.equal(await problems(folder({ onnx: { 'model.onnx': escaping } })), 'onnx/model.onnx points its weights outside the folder (../../etc/passwd)');
-    assert.equal(await problems(folder({ onnx: { 'model_fp16.onnx': onnxModel(gpt2Interface(4)) } })), 'onnx/model_fp16.onnx is named fp16 but its past_key_values are not float16');
+    assert.equal(await problems(folder({ onnx: { 'model.onnx': onnxModel(gpt2Interface(4, { kvType: 7 })) } })), "onnx/model.onnx's past_key_values are of type 7, not float32 or float16");
 
     const model = readFileSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx'));
     assert.equal(await problems(folder({ onnx: { 'model.onnx': model.subarray(0, 5_000_000) } })), 'onnx/model.onnx is not a readable ONNX model (the file is truncated)');

@@ -8,17 +8,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelPrecision } from '../../common/models-api.ts';
 import { ModelManagerError } from './errors.ts';
-import { OnnxFormatError, readOnnxInterface, type OnnxInterface } from './onnx-graph.ts';
+import { checkGraph, ONNX_FILES, printableName } from '../src/model-folder.ts';
+import { OnnxFormatError, readOnnxInterface, type OnnxInterface } from '../src/onnx-graph.ts';
 
-/** The ONNX files the engine loads, by precision (models/src/model-folder.ts uses the same names). */
-export const ONNX_NAMES: Record<string, ModelPrecision> = {
-  'model.onnx': 'fp32',
-  'model_fp16.onnx': 'fp16',
-  'model_quantized.onnx': 'int8',
-  'model_int8.onnx': 'int8',
-};
-
-const FLOAT16 = 10;
 /** GPT-2's byte-level BPE vocabulary; the engine's tokenizer produces these ids. */
 const GPT2_VOCAB = 50257;
 
@@ -79,12 +71,21 @@ function checkConfig(dir: string, problems: string[]): ModelConfigSummary | null
   const heads = int('n_head');
   const width = int('n_embd');
   if (heads && width && width % heads !== 0) problems.push(`config.json: n_embd ${width} is not a multiple of n_head ${heads}`);
-  const contextLength = (c.n_positions ?? c.n_ctx ?? 1024) as number;
-  const vocabSize = (c.vocab_size ?? GPT2_VOCAB) as number;
-  if (!Number.isInteger(vocabSize) || vocabSize < GPT2_VOCAB) problems.push(`config.json: vocab_size ${JSON.stringify(vocabSize)} is smaller than GPT-2's ${GPT2_VOCAB} tokens`);
+  const optionalInt = (key: string, fallback: number): number => {
+    const v = key in c ? c[key] : fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      problems.push(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}${typeof v === 'number' ? '' : ` (a ${v === null ? 'null' : typeof v})`}`);
+      return 0;
+    }
+    return v;
+  };
+  const contextLength = optionalInt(c.n_positions === undefined && c.n_ctx !== undefined ? 'n_ctx' : 'n_positions', 1024);
+  const vocabSize = optionalInt('vocab_size', GPT2_VOCAB);
+  if (vocabSize && vocabSize < GPT2_VOCAB) problems.push(`config.json: vocab_size ${vocabSize} is smaller than GPT-2's ${GPT2_VOCAB} tokens`);
   if (problems.length > before) return null;
   const likely = c.likely as { name?: unknown } | undefined;
-  return { layers, heads, width, contextLength, vocabSize, ...(typeof likely?.name === 'string' ? { name: likely.name } : {}) };
+  const name = typeof likely?.name === 'string' ? printableName(likely.name) : '';
+  return { layers, heads, width, contextLength, vocabSize, ...(name ? { name } : {}) };
 }
 
 function checkTokenizer(dir: string, problems: string[]): void {
@@ -104,38 +105,6 @@ function checkTokenizer(dir: string, problems: string[]): void {
   else if (!merges) problems.push('merges.txt is missing (vocab.json alone is not a tokenizer)');
 }
 
-/** What the engine feeds and reads (models/src/gpt2.ts); position_ids is optional. */
-export function checkGraph(g: OnnxInterface, layers: number, file: string): string[] {
-  const problems: string[] = [];
-  const inputs = new Set(g.inputs.map((i) => i.name));
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  const kv = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => [`${prefix}.${i}.key`, `${prefix}.${i}.value`]).flat();
-  const wantedInputs = ['input_ids', 'attention_mask', ...kv('past_key_values', layers)];
-  const missingIn = wantedInputs.filter((n) => !inputs.has(n));
-  if (missingIn.length) {
-    const hint = missingIn.some((n) => n.startsWith('past_key_values')) ? ' (export it with past key values, e.g. Optimum --task text-generation-with-past)' : '';
-    problems.push(`${file} lacks the inputs ${abbreviate(missingIn)}${hint}`);
-  }
-  const known = new Set([...wantedInputs, 'position_ids']);
-  const extra = g.inputs.map((i) => i.name).filter((n) => !known.has(n));
-  if (extra.length) {
-    const extraLayers = extra.filter((n) => /^past_key_values\.\d+\./.test(n));
-    const hint = extra.includes('use_cache_branch')
-      ? ' (a merged decoder with an If branch; use a plain with-past export such as transformers.js onnx/model.onnx)'
-      : extraLayers.length
-        ? ` (the graph has more layers than config.json's n_layer ${layers})`
-        : '';
-    problems.push(`${file} has inputs the engine does not feed: ${abbreviate(extra)}${hint}`);
-  }
-  const missingOut = ['logits', ...kv('present', layers)].filter((n) => !outputs.has(n));
-  if (missingOut.length) problems.push(`${file} lacks the outputs ${abbreviate(missingOut)}`);
-  return problems;
-}
-
-function abbreviate(names: string[]): string {
-  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
-}
-
 function isLfsPointer(path: string): boolean {
   if (fileSize(path) > 1024) return false;
   return readFileSync(path, 'utf8').startsWith('version https://git-lfs.github.com/spec/');
@@ -149,57 +118,73 @@ function fileSize(path: string): number {
   }
 }
 
+/** What a folder holds, file by file, and what keeps Likely from running each part (`likely models inspect`). */
+export interface FolderReport {
+  dir: string;
+  config: ModelConfigSummary | null;
+  /** Problems of the folder as a whole: config.json, the tokenizer, no ONNX file. */
+  problems: string[];
+  files: {
+    path: string;
+    precision: ModelPrecision;
+    bytes: number;
+    /** null when the file could not be read as ONNX (see problems). */
+    graph: OnnxInterface | null;
+    problems: string[];
+  }[];
+}
+
+/** Reads every part of `dir` and lists what is wrong with each, without stopping at the first problem. */
+export async function inspectModelFolder(dir: string): Promise<FolderReport> {
+  if (!existsSync(dir)) throw new ModelManagerError('invalid-model', `${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new ModelManagerError('invalid-model', `${dir} is not a folder`);
+  const problems: string[] = [];
+  const config = checkConfig(dir, problems);
+  checkTokenizer(dir, problems);
+
+  const present = Object.keys(ONNX_FILES).filter((name) => existsSync(join(dir, 'onnx', name)));
+  if (present.length === 0) {
+    const atRoot = Object.keys(ONNX_FILES).filter((name) => existsSync(join(dir, name)));
+    const optimum = ['decoder_model_merged.onnx', 'decoder_with_past_model.onnx', 'decoder_model.onnx'].filter((name) => existsSync(join(dir, name)) || existsSync(join(dir, 'onnx', name)));
+    if (atRoot.length) problems.push(`${atRoot[0]} is at the folder root; Likely expects it in onnx/ (move it, and its .onnx_data if any, to onnx/)`);
+    else if (optimum.length) problems.push(`found ${optimum.join(', ')} but no onnx/model.onnx; rename the merged or with-past decoder to onnx/model.onnx (transformers.js layout)`);
+    else problems.push(`no ONNX model: expected one of ${Object.keys(ONNX_FILES).map((n) => 'onnx/' + n).join(', ')}`);
+  }
+
+  const files: FolderReport['files'] = [];
+  for (const name of present) {
+    const rel = `onnx/${name}`;
+    const path = join(dir, rel);
+    const file: FolderReport['files'][number] = { path: rel, precision: ONNX_FILES[name]!, bytes: fileSize(path), graph: null, problems: [] };
+    files.push(file);
+    try {
+      if (isLfsPointer(path)) {
+        file.problems.push(`${rel} is a Git LFS pointer, not the model (fetch the real file, e.g. git lfs pull)`);
+        continue;
+      }
+      file.graph = await readOnnxInterface(path);
+    } catch (e) {
+      file.problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
+      continue;
+    }
+    if (config) file.problems.push(...checkGraph(file.graph, config.layers, rel));
+    for (const data of file.graph.externalData) {
+      const dataPath = join(dir, 'onnx', data);
+      if (data.includes('..') || data.startsWith('/')) file.problems.push(`${rel} points its weights outside the folder (${data})`);
+      else if (!existsSync(dataPath)) file.problems.push(`onnx/${data} is missing (the weights of ${rel})`);
+      else file.bytes += fileSize(dataPath);
+    }
+  }
+  return { dir, config, problems, files };
+}
+
 /**
  * Validates `dir`; returns what it found or throws ModelManagerError('invalid-model') whose message
  * lists every problem, e.g. "/x is not a usable GPT-2 model: config.json is missing; onnx/model.onnx lacks the outputs logits".
  */
 export async function validateModelFolder(dir: string): Promise<ValidModel> {
-  const fail = (problems: string[]) => new ModelManagerError('invalid-model', `${dir} is not a usable GPT-2 model: ${problems.join('; ')}`);
-  if (!existsSync(dir)) throw new ModelManagerError('invalid-model', `${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new ModelManagerError('invalid-model', `${dir} is not a folder`);
-
-  const problems: string[] = [];
-  const config = checkConfig(dir, problems);
-  checkTokenizer(dir, problems);
-
-  const present = Object.keys(ONNX_NAMES).filter((name) => existsSync(join(dir, 'onnx', name)));
-  if (present.length === 0) {
-    const atRoot = Object.keys(ONNX_NAMES).filter((name) => existsSync(join(dir, name)));
-    const optimum = ['decoder_model_merged.onnx', 'decoder_with_past_model.onnx', 'decoder_model.onnx'].filter((name) => existsSync(join(dir, name)) || existsSync(join(dir, 'onnx', name)));
-    if (atRoot.length) problems.push(`${atRoot[0]} is at the folder root; Likely expects it in onnx/ (move it, and its .onnx_data if any, to onnx/)`);
-    else if (optimum.length) problems.push(`found ${optimum.join(', ')} but no onnx/model.onnx; export with a current Optimum (one model.onnx with past key values) and put it in onnx/`);
-    else problems.push(`no ONNX model: expected one of ${Object.keys(ONNX_NAMES).map((n) => 'onnx/' + n).join(', ')}`);
-  }
-
-  const onnx: ValidOnnxFile[] = [];
-  for (const name of present) {
-    const rel = `onnx/${name}`;
-    const path = join(dir, rel);
-    let g: OnnxInterface;
-    try {
-      if (isLfsPointer(path)) {
-        problems.push(`${rel} is a Git LFS pointer, not the model (fetch the real file, e.g. git lfs pull)`);
-        continue;
-      }
-      g = await readOnnxInterface(path);
-    } catch (e) {
-      problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
-      continue;
-    }
-    const before = problems.length;
-    if (config) problems.push(...checkGraph(g, config.layers, rel));
-    let bytes = fileSize(path);
-    for (const data of g.externalData) {
-      const dataPath = join(dir, 'onnx', data);
-      if (data.includes('..') || data.startsWith('/')) problems.push(`${rel} points its weights outside the folder (${data})`);
-      else if (!existsSync(dataPath)) problems.push(`onnx/${data} is missing (the weights of ${rel})`);
-      else bytes += fileSize(dataPath);
-    }
-    const kvType = g.inputs.find((i) => i.name === 'past_key_values.0.key')?.elemType;
-    const precision = ONNX_NAMES[name]!;
-    if (precision === 'fp16' && kvType !== undefined && kvType !== FLOAT16) problems.push(`${rel} is named fp16 but its past_key_values are not float16`);
-    if (problems.length === before) onnx.push({ path: rel, precision, externalData: g.externalData, bytes });
-  }
-  if (problems.length || !config) throw fail(problems);
-  return { dir, config, onnx };
+  const report = await inspectModelFolder(dir);
+  const problems = [...report.problems, ...report.files.flatMap((f) => f.problems)];
+  if (problems.length || !report.config) throw new ModelManagerError('invalid-model', `${dir} is not a usable GPT-2 model: ${problems.join('; ')}`);
+  return { dir, config: report.config, onnx: report.files.map((f) => ({ path: f.path, precision: f.precision, externalData: f.graph!.externalData, bytes: f.bytes })) };
 }

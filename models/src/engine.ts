@@ -15,7 +15,7 @@ import type { DeviceChoice } from './ort.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 import { computePrefixContext, infill, type PrefixContext } from './infill.ts';
 import { EOT, type Encoding } from './tokenizer.ts';
-import { planWindows, windowInput, type Window } from './windows.ts';
+import { firstContextChange, planWindows, windowInput, type Window } from './windows.ts';
 
 /** Most positions fed to the model in one run while streaming (bounds latency of cancellation). */
 export const STEP_TOKENS = 256;
@@ -195,7 +195,9 @@ export class Engine {
     const doc = new DocScores(version, text, enc);
     const prev = this.doc;
     const firstChanged = prev ? firstDifference(prev.enc.ids, enc.ids) : 0;
-    const keep = prev ? Math.min(firstChanged, prev.scored) : 0;
+    // Scores before the first changed token stay valid only where the token's window still starts
+    // at the same place (windows.ts firstContextChange: crossing the context length moves them).
+    const keep = prev ? Math.min(firstChanged, prev.scored, firstContextChange(prev.enc.ids, enc.ids, this.model.contextLength)) : 0;
     if (prev && keep > 0) doc.copyFrom(prev, 0, 0, keep);
     doc.scored = keep;
     this.doc = doc;
@@ -262,7 +264,8 @@ export class Engine {
     if (best && bestLen > 0) {
       const size = best.cache[0]!.dims[2]!;
       slots = Array.from(best.slots.subarray(0, bestLen));
-      if (size - bestLen > MAX_HOLES) {
+      // A model that numbers positions from the cache length cannot skip holes: cut the stale end off.
+      if (size - bestLen > (this.model.hasPositionIds ? MAX_HOLES : 0)) {
         cache = gatherCache(best.cache, slots);
         slots = slots.map((_, j) => j);
       } else cache = best.cache;

@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import type { ModelInfo } from '../../common/api.ts';
-import { openModelFolder, scoredModel, type ModelFolder, type Precision } from './model-folder.ts';
+import { openModelFolder, printableName, scoredModel, type ModelFolder, type Precision } from './model-folder.ts';
 import { createSession, type DeviceChoice, type Session, type TensorArray, type TensorData } from './ort.ts';
 import { SCORE_OUTPUTS, TARGETS_INPUT } from './onnx-patch.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -26,7 +26,7 @@ export interface StepInput {
   past: KVCache | null;
   /** [B][P+T] 1 = attend, 0 = padding; defaults to all ones. */
   attentionMask?: ArrayLike<number>[];
-  /** [B][T] positions; defaults to P..P+T-1. */
+  /** [B][T] positions; defaults to P..P+T-1. Ignored by a model without position_ids (see hasPositionIds). */
   positions?: ArrayLike<number>[];
   /** Skip copying the updated cache out of the session when the caller will not continue from it. */
   withoutPresent?: boolean;
@@ -54,14 +54,14 @@ export class GPT2 {
   ) {}
 
   static async load(dir: string, opts: { device?: DeviceChoice; precision?: Precision; id?: string } = {}): Promise<GPT2> {
-    const folder = openModelFolder(dir, opts.precision);
+    const folder = await openModelFolder(dir, opts.precision);
     const tokenizer = Tokenizer.load(dir);
     const session = await createSession(scoredModel(folder, GRAPH_TOP_K), { device: opts.device });
     const kvType = session.inputTypes.get('past_key_values.0.key') === 'float16' ? 'float16' : 'float32';
     const c = folder.config;
     const info: ModelInfo = {
       id: opts.id ?? basename(dir),
-      name: c.likely?.name ?? `GPT-2 ${c.n_layer}×${c.n_embd} (${basename(dir)})`,
+      name: (c.likely?.name ? printableName(c.likely.name) : '') || `GPT-2 ${c.n_layer}×${c.n_embd} (${basename(dir)})`,
       device: session.device,
       ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
       precision: folder.precision,
@@ -71,6 +71,19 @@ export class GPT2 {
       contextLength: c.n_positions,
     };
     return new GPT2(folder, tokenizer, session, info, kvType);
+  }
+
+  /**
+   * Whether the graph takes position_ids. Without them (Xenova/gpt2's merged decoder) the model
+   * numbers the new tokens P, P + 1, … from the cache length P, so a cache must hold exactly the
+   * tokens before the new ones, in order: no holes, no trimmed context (see engine.ts, infill.ts).
+   */
+  get hasPositionIds(): boolean {
+    return this.session.inputNames.includes('position_ids');
+  }
+
+  private get mergedDecoder(): boolean {
+    return this.session.inputNames.includes('use_cache_branch');
   }
 
   get layers(): number {
@@ -114,7 +127,10 @@ export class GPT2 {
       attention_mask: { type: 'int64', data: mask, dims: [B, P + T] },
       [TARGETS_INPUT]: { type: 'int64', data: targets, dims: [B, T, 1] },
     };
-    if (this.session.inputNames.includes('position_ids')) feeds.position_ids = { type: 'int64', data: positions, dims: [B, T] };
+    if (this.hasPositionIds) feeds.position_ids = { type: 'int64', data: positions, dims: [B, T] };
+    // A merged decoder (Optimum ≤ 1.13) runs its with-past branch when use_cache_branch is true;
+    // fed like transformers.js's decoder_forward: true once there is a cache.
+    if (this.mergedDecoder) feeds.use_cache_branch = { type: 'bool', data: Uint8Array.of(P > 0 ? 1 : 0), dims: [1] };
     for (let l = 0; l < this.layers; l++) {
       feeds[`past_key_values.${l}.key`] = past[2 * l]!;
       feeds[`past_key_values.${l}.value`] = past[2 * l + 1]!;

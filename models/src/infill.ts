@@ -1,7 +1,7 @@
 /**
  * Fill-in-the-blank: rewrites for text[start, end) ranked by how well they fit both sides.
  *
- * 1. Candidates: batched beam search from the prefix (beam 12: the model's top-64 first tokens, then
+ * 1. Candidates: batched beam search from the prefix (beam 8: the model's top-64 first tokens, then
  *    each beam's top-10 next tokens, 1–4 tokens for a word, more for a phrase), keeping texts that are whole
  *    words (a span that starts a word yields candidates that start with a space), deduplicated,
  *    the original excluded.
@@ -187,7 +187,10 @@ async function run(model: GPT2, ctx: PrefixContext, rows: number[][], suffix: nu
   const B = rows.length;
   const seqs = rows.map((r) => [ctx.lastToken, ...r, ...suffix]);
   const T = Math.max(...seqs.map((s) => s.length));
-  const slots = ctx.slots.slice(Math.max(0, ctx.slots.length - contextLimit));
+  // Trimming the context is only possible with explicit position ids; a model that numbers positions
+  // from the cache length would see the span at the wrong positions, so it gets the whole context.
+  const limit = model.hasPositionIds ? contextLimit : Infinity;
+  const slots = ctx.slots.slice(Math.max(0, ctx.slots.length - limit));
   const P = slots.length;
   const ids = seqs.map((s) => Int32Array.from({ length: T }, (_, t) => s[t] ?? 0));
   // Position t predicts seq[t + 1]; the last real position's target is unknown (-1 → ignored).

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Engine } from './engine.ts';
-import { addScoringHead, readGraphInterface } from './onnx-patch.ts';
+import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
+import { readOnnxInterface } from './onnx-graph.ts';
+import { buildModelFolder } from '../synthetic/random-models.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
 function copyModel(): string {
@@ -35,16 +37,60 @@ test('a corrupt ONNX file or config is an error naming the file', async () => {
   await assert.rejects(Engine.load({ modelDir: dir, device: 'cpu' }), /corrupt model file .*config\.json/);
 });
 
-test('the scoring head is appended once, keeps the original inputs and adds its own', () => {
-  const model = readFileSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx'));
-  const before = readGraphInterface(model);
-  const patched = addScoringHead(model, 10);
-  const after = readGraphInterface(patched);
+test('the scoring head is appended by streaming the file: original inputs kept, its own added, weights untouched', async () => {
+  const src = join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx');
+  const before = await readOnnxInterface(src);
+  const dir = mkdtempSync(join(tmpdir(), 'likely-patch-'));
+  const dest = join(dir, 'scored.onnx');
+  writeScoredModel(src, before, dest, 10);
+  const after = await readOnnxInterface(dest);
   assert.deepEqual(after.inputs.slice(0, before.inputs.length), before.inputs);
-  assert.deepEqual(after.inputs.at(-1)!.name, 'likely_targets');
+  assert.equal(after.inputs.at(-1)!.name, 'likely_targets');
   assert.deepEqual(after.outputs.map((o) => o.name).slice(-5), ['likely_logprob', 'likely_rank', 'likely_entropy', 'likely_top_logprobs', 'likely_top_ids']);
-  assert.ok(patched.length - model.length < 4096, 'weights are not copied or re-encoded');
-  assert.equal(addScoringHead(patched, 10), patched, 'patching twice is a no-op');
+  assert.ok(after.size - before.size < 4096, 'weights are not copied or re-encoded');
+  assert.ok(hasScoringHead(after) && !hasScoringHead(before));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the scoring graph of a self-contained model goes to the cache folder, never into the model folder', async () => {
+  const dir = copyModel();
+  const cache = mkdtempSync(join(tmpdir(), 'likely-cache-'));
+  process.env.LIKELY_CACHE_DIR = cache;
+  try {
+    const engines = await Promise.all([0, 1, 2].map(() => Engine.load({ modelDir: dir, device: 'cpu' })));
+    assert.deepEqual(readdirSync(join(dir, 'onnx')), ['model.onnx'], 'nothing written beside the model');
+    const written = readdirSync(cache, { recursive: true }).map(String).filter((f) => f.endsWith('.onnx'));
+    assert.equal(written.length, 1, `one patched file for three engines: ${written.join(', ')}`);
+    assert.ok(!readdirSync(cache, { recursive: true }).some((f) => String(f).endsWith('.tmp')), 'no temporary file left');
+    const scores = await Promise.all(engines.map((e) => e.score('Three engines, one model.')));
+    assert.deepEqual(scores[1]!.tokens, scores[0]!.tokens);
+    await Promise.all(engines.map((e) => e.dispose()));
+  } finally {
+    delete process.env.LIKELY_CACHE_DIR;
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('a model with external data whose folder cannot take the scoring graph loads from the cache folder (hard links to its weights)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'likely-ext-'));
+  const dir = buildModelFolder(join(root, 'model'), 'model.onnx', { interface: 'with-past', weights: 'fp32', externalData: true });
+  // What a read-only folder does to the write, in a way root cannot bypass: the name is a folder.
+  mkdirSync(join(dir, 'onnx', '.likely-scored-model.onnx', 'blocked'), { recursive: true });
+  const cache = join(root, 'cache');
+  process.env.LIKELY_CACHE_DIR = cache;
+  try {
+    const engine = await Engine.load({ modelDir: dir, device: 'cpu' });
+    const embedded = await Engine.load({ device: 'cpu' });
+    const text = 'Weights beside the graph, wherever it is written.';
+    const [a, b] = [await engine.score(text), await embedded.score(text)];
+    for (let i = 0; i < a.tokens.length; i++) assert.ok(Math.abs(a.tokens[i]!.logprob - b.tokens[i]!.logprob) < 1e-4);
+    assert.ok(readdirSync(cache, { recursive: true }).some((f) => String(f).endsWith('model.onnx_data')), 'weights hard-linked into the cache');
+    await engine.dispose();
+    await embedded.dispose();
+  } finally {
+    delete process.env.LIKELY_CACHE_DIR;
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('the engine reports the device it runs on and why not a GPU', async () => {

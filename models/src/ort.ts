@@ -9,8 +9,9 @@ import { cpus, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
-export type TensorType = 'float32' | 'float16' | 'int64';
-export type TensorArray = Float32Array | Uint16Array | BigInt64Array;
+export type TensorType = 'float32' | 'float16' | 'int64' | 'bool';
+/** bool tensors hold one byte (0 or 1) per element. */
+export type TensorArray = Float32Array | Uint16Array | BigInt64Array | Uint8Array;
 
 export interface TensorData {
   type: TensorType;

@@ -121,6 +121,16 @@ export class Writer {
     return this.push(bytes);
   }
 
+  /** Bytes written so far. */
+  get byteLength(): number {
+    return this.length;
+  }
+
+  /** The message's bytes as the pieces they were written in (to stream a huge message without joining it). */
+  pieces(): readonly Uint8Array[] {
+    return this.chunks;
+  }
+
   finish(): Uint8Array {
     const out = new Uint8Array(this.length);
     let o = 0;

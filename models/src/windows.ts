@@ -50,3 +50,25 @@ export function windowInput(ids: ArrayLike<number>, w: Window, eot: number): Int
   for (let j = w.c; j < w.b; j++) out[j - w.c] = j === 0 ? eot : ids[j - 1]!;
   return out;
 }
+
+/**
+ * The first token whose window context start c differs between two documents' plans. A token's
+ * score depends on the tokens s[c, i] it sees, so a kept score is valid only before this index
+ * (and before the first changed id): when a document grows past the context length its single
+ * window splits and later tokens lose their earliest context, and when it shrinks back they regain
+ * it.
+ */
+export function firstContextChange(before: ArrayLike<number>, after: ArrayLike<number>, contextLength = 1024): number {
+  const a = planWindows(before, contextLength);
+  const b = planWindows(after, contextLength);
+  let i = 0;
+  let j = 0;
+  let pos = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i]!.c !== b[j]!.c) return pos;
+    pos = Math.min(a[i]!.b, b[j]!.b);
+    if (a[i]!.b === pos) i++;
+    if (b[j]!.b === pos) j++;
+  }
+  return pos;
+}

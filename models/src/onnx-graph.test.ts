@@ -3,10 +3,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Writer } from '../src/protobuf.ts';
-import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
+import { Writer } from './protobuf.ts';
+import { EMBEDDED_MODEL_DIR } from './paths.ts';
 import { OnnxFormatError, readOnnxInterface } from './onnx-graph.ts';
-import { gpt2Interface, graphBody, onnxModel, varint } from './onnx-test-models.ts';
+import { gpt2Interface, graphBody, onnxModel, varint } from '../testing/onnx-test-models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'likely-onnx-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

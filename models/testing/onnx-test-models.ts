@@ -14,19 +14,25 @@ export interface TestGraph {
 
 const FLOAT = 1;
 const INT64 = 7;
+const BOOL = 9;
 
-export function gpt2Interface(layers: number, opts: { kvType?: number; positionIds?: boolean; extraInputs?: string[] } = {}): Pick<TestGraph, 'inputs' | 'outputs'> {
+/**
+ * A GPT-2 decoder's inputs and outputs; `merged`: Optimum ≤ 1.13's merged decoder (use_cache_branch
+ * bool, no position_ids). Graphs that run are built by models/synthetic/gpt2-onnx.ts.
+ */
+export function gpt2Interface(layers: number, opts: { kvType?: number; positionIds?: boolean; merged?: boolean; extraInputs?: string[] } = {}): Pick<TestGraph, 'inputs' | 'outputs'> {
   const kv = opts.kvType ?? FLOAT;
   const inputs: [string, number][] = [
     ['input_ids', INT64],
     ['attention_mask', INT64],
   ];
-  if (opts.positionIds !== false) inputs.push(['position_ids', INT64]);
+  if (opts.positionIds !== false && !opts.merged) inputs.push(['position_ids', INT64]);
   const outputs: [string, number][] = [['logits', FLOAT]];
   for (let i = 0; i < layers; i++) {
     inputs.push([`past_key_values.${i}.key`, kv], [`past_key_values.${i}.value`, kv]);
     outputs.push([`present.${i}.key`, kv], [`present.${i}.value`, kv]);
   }
+  if (opts.merged) inputs.push(['use_cache_branch', BOOL]);
   for (const name of opts.extraInputs ?? []) inputs.push([name, INT64]);
   return { inputs, outputs };
 }

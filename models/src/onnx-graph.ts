@@ -1,5 +1,7 @@
 /**
- * Reads an ONNX file's interface (graph inputs, outputs, opsets, external-data files) by walking
+ * The one reader of ONNX files: the engine (model-folder.ts, onnx-patch.ts), the validator and
+ * `likely models inspect` all use it. Reads an ONNX file's interface (graph inputs and outputs with
+ * dtypes and shapes, opsets, external-data files, where the graph sits in the file) by walking
  * its protobuf fields on disk, skipping every payload it does not need: a 6 GB model costs a few
  * hundred small reads, never its size in memory. No onnxruntime here (only models/src/ort.ts
  * imports it).
@@ -7,16 +9,21 @@
  * The fields used (onnx/onnx.proto):
  *   ModelProto      7 graph (GraphProto), 8 opset_import (OperatorSetIdProto: 1 domain, 2 version)
  *   GraphProto      5 initializer (TensorProto), 11 input, 12 output (ValueInfoProto)
- *   ValueInfoProto  1 name, 2 type (TypeProto: 1 tensor_type → 1 elem_type)
+ *   ValueInfoProto  1 name, 2 type (TypeProto: 1 tensor_type → 1 elem_type, 2 shape → 1 dim: 1 dim_value | 2 dim_param)
  *   TensorProto     13 external_data (StringStringEntryProto: 1 key, 2 value), 14 data_location (1 = EXTERNAL)
  */
 import { open, type FileHandle } from 'node:fs/promises';
 
 export interface ValueInfo {
   name: string;
-  /** TensorProto.DataType: 1 float, 7 int64, 10 float16; 0 when not a tensor. */
+  /** TensorProto.DataType: 1 float, 7 int64, 9 bool, 10 float16; 0 when not a tensor. */
   elemType: number;
+  /** Each dimension: its size, its symbolic name (e.g. "past_sequence_length"), or null when unnamed. */
+  dims: (number | string | null)[];
 }
+
+/** TensorProto.DataType names of the types GPT-2 files use. */
+export const DTYPE_NAMES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
 
 export interface OnnxInterface {
   inputs: ValueInfo[];
@@ -25,6 +32,10 @@ export interface OnnxInterface {
   opsets: Record<string, number>;
   /** Files named by initializers stored as external data (e.g. "model.onnx_data"), relative to the .onnx file. */
   externalData: string[];
+  /** ModelProto field 7 (the graph) in the file: where its tag starts, and its payload [start, end). */
+  graph: { tagStart: number; start: number; end: number };
+  /** File size in bytes. */
+  size: number;
 }
 
 export class OnnxFormatError extends Error {}
@@ -37,6 +48,8 @@ const FIXED32 = 5;
 const MAX_SMALL_FIELD = 1 << 20;
 
 interface FieldHeader {
+  /** Where the field's tag starts. */
+  tagStart: number;
   number: number;
   wire: number;
   /** Bytes payload range, or the varint's value for VARINT fields. */
@@ -99,13 +112,13 @@ class FileReader {
       let header: FieldHeader;
       if (wire === VARINT) {
         const [value, next] = await this.varint(p);
-        header = { number, wire, start: p, end: next, value };
+        header = { tagStart: pos, number, wire, start: p, end: next, value };
       } else if (wire === BYTES) {
         const [len, payload] = await this.varint(p);
-        header = { number, wire, start: payload, end: payload + len, value: len };
+        header = { tagStart: pos, number, wire, start: payload, end: payload + len, value: len };
       } else if (wire === FIXED64 || wire === FIXED32) {
         const len = wire === FIXED64 ? 8 : 4;
-        header = { number, wire, start: p, end: p + len, value: 0 };
+        header = { tagStart: pos, number, wire, start: p, end: p + len, value: 0 };
       } else {
         throw new OnnxFormatError(`corrupt protobuf (wire type ${wire})`);
       }
@@ -153,16 +166,29 @@ function* memFields(buf: Buffer): Generator<{ number: number; wire: number; valu
 function parseValueInfo(buf: Buffer): ValueInfo {
   let name = '';
   let elemType = 0;
+  const dims: ValueInfo['dims'] = [];
   for (const f of memFields(buf)) {
     if (f.number === 1 && f.wire === BYTES) name = f.payload.toString('utf8');
     if (f.number === 2 && f.wire === BYTES) {
       for (const t of memFields(f.payload)) {
         if (t.number !== 1 || t.wire !== BYTES) continue;
-        for (const e of memFields(t.payload)) if (e.number === 1 && e.wire === VARINT) elemType = e.value;
+        for (const e of memFields(t.payload)) {
+          if (e.number === 1 && e.wire === VARINT) elemType = e.value;
+          if (e.number !== 2 || e.wire !== BYTES) continue;
+          for (const d of memFields(e.payload)) {
+            if (d.number !== 1 || d.wire !== BYTES) continue;
+            let dim: number | string | null = null;
+            for (const v of memFields(d.payload)) {
+              if (v.number === 1 && v.wire === VARINT) dim = v.value;
+              if (v.number === 2 && v.wire === BYTES) dim = v.payload.toString('utf8');
+            }
+            dims.push(dim);
+          }
+        }
       }
     }
   }
-  return { name, elemType };
+  return { name, elemType, dims };
 }
 
 async function readInitializer(r: FileReader, start: number, end: number): Promise<{ name: string; location: string | null }> {
@@ -192,7 +218,7 @@ export async function readOnnxInterface(path: string): Promise<OnnxInterface> {
     const size = (await fh.stat()).size;
     if (size === 0) throw new OnnxFormatError('the file is empty');
     const r = new FileReader(fh, size);
-    const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [] };
+    const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [], graph: { tagStart: 0, start: 0, end: 0 }, size };
     let sawGraph = false;
     const initializers = new Set<string>();
     for await (const f of r.fields(0, size)) {
@@ -207,6 +233,7 @@ export async function readOnnxInterface(path: string): Promise<OnnxInterface> {
       }
       if (f.number !== 7 || f.wire !== BYTES) continue;
       sawGraph = true;
+      out.graph = { tagStart: f.tagStart, start: f.start, end: f.end };
       for await (const g of r.fields(f.start, f.end)) {
         if (g.wire !== BYTES) continue;
         if (g.number === 11) out.inputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
