@@ -1,11 +1,14 @@
 /**
  * The one typed API between the engine and its callers (Electron main/preload, the local web server,
- * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports.
+ * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports outside common/.
  *
- * Transport-agnostic shape: requests are `call(method, params)` returning a promise, and the engine
- * pushes events (`scores`, `status`). The Electron preload bridge and the WebSocket client both
- * implement `EngineClient`.
+ * Transport-agnostic shape (common/rpc.ts): requests are `call(method, params)` returning a promise,
+ * and the engine pushes events (`scores`, `status`). The Electron preload bridge, the WebSocket
+ * client and EngineHost all implement `EngineClient`; every transport checks calls with
+ * `validateEngineCall`.
  */
+import { MAX_DOCUMENT_BYTES, MAX_UPDATE_CHARS, humanSize } from './limits.ts';
+import { CallError, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
 
 /** One token of the document with its score. Offsets are UTF-16 code units into the document text. */
 export interface TokenScore {
@@ -91,8 +94,11 @@ export interface InfillResult {
 }
 
 export interface EngineMethods {
-  /** Score a new version of the document. Returns at once; results arrive as `scores` events. */
-  update(params: { version: number; text: string }): void;
+  /**
+   * Score a new version of the document. Returns at once; results arrive as `scores` events.
+   * `fresh`: the caller holds no scores of earlier versions (a new page), so every token is sent.
+   */
+  update(params: { version: number; text: string; fresh?: boolean }): void;
   /** The model's top-k predictions for the token at `index` of `version` (what it expected there). */
   topK(params: { version: number; index: number; k: number }): Prediction[];
   /** Top-k predictions for every token in [from, to) of `version` (k ≤ 10), e.g. for the HTML export. */
@@ -110,19 +116,69 @@ export interface EngineEvents {
 }
 
 export type MethodName = keyof EngineMethods;
-export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];
-export type ResultOf<M extends MethodName> = ReturnType<EngineMethods[M]>;
+export type ParamsOf<M extends MethodName> = RpcParams<EngineMethods, M>;
+export type ResultOf<M extends MethodName> = RpcResult<EngineMethods, M>;
 
-export interface EngineClient {
-  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
-  on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void;
+/** The engine as every caller sees it: the Electron bridge, the WebSocket client, EngineHost. */
+export type EngineClient = RpcClient<EngineMethods, EngineEvents>;
+
+export const ENGINE_METHODS: readonly MethodName[] = ['update', 'topK', 'predictions', 'suggestSpan', 'infill', 'modelInfo'];
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const intIn = (v: unknown, lo: number, hi: number) => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
+/** Versions are counted by the page from 1; anything else is a page gone wrong (or a hostile one). */
+const version = (p: Record<string, unknown>) => (isIndex(p.version) ? null : 'version must be a non-negative integer');
+
+const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => string | null> = {
+  update: (p) =>
+    version(p) ??
+    (typeof p.text !== 'string'
+      ? 'text must be a string'
+      : p.text.length > MAX_UPDATE_CHARS
+        ? `the text is ${p.text.length} characters; the limit is ${MAX_UPDATE_CHARS} (${humanSize(MAX_DOCUMENT_BYTES)})`
+        : p.fresh !== undefined && typeof p.fresh !== 'boolean'
+          ? 'fresh must be true or false'
+          : null),
+  topK: (p) => version(p) ?? (!isIndex(p.index) ? 'index must be a non-negative integer' : !intIn(p.k, 1, 100) ? 'k must be an integer from 1 to 100' : null),
+  predictions: (p) =>
+    version(p) ??
+    (!isIndex(p.from) || !isIndex(p.to)
+      ? 'from and to must be non-negative integers'
+      : (p.to as number) < (p.from as number)
+        ? 'to must not be less than from'
+        : !intIn(p.k, 1, 10)
+          ? 'k must be an integer from 1 to 10'
+          : null),
+  suggestSpan: (p) => version(p) ?? (isIndex(p.index) ? null : 'index must be a non-negative integer'),
+  infill: (p) =>
+    version(p) ??
+    (!isIndex(p.start) || !isIndex(p.end)
+      ? 'start and end must be non-negative integers'
+      : (p.end as number) < (p.start as number)
+        ? 'end must not be less than start'
+        : p.k !== undefined && !intIn(p.k, 1, 50)
+          ? 'k must be an integer from 1 to 50'
+          : p.prefixOnly !== undefined && typeof p.prefixOnly !== 'boolean'
+            ? 'prefixOnly must be true or false'
+            : null),
+  modelInfo: () => null,
+};
+
+/**
+ * Checks an engine call before anything acts on it. Every transport runs it (Electron IPC, the
+ * web server's WebSocket, the engine process), so a call is refused the same way, with the same
+ * one line, wherever it comes from. Throws CallError.
+ */
+export function validateEngineCall(method: unknown, params: unknown): { method: MethodName; params: Record<string, unknown> } {
+  if (typeof method !== 'string' || !Object.hasOwn(ENGINE_PARAMS, method)) throw new CallError(`unknown engine method ${JSON.stringify(method)}`);
+  const m = method as MethodName;
+  const p = params === undefined && m === 'modelInfo' ? {} : params;
+  if (!isPlainObject(p)) throw new CallError(`invalid parameters for ${m}: expected an object`);
+  const problem = ENGINE_PARAMS[m](p);
+  if (problem) throw new CallError(`invalid parameters for ${m}: ${problem}`);
+  return { method: m, params: p };
 }
-
-/** Wire format shared by the engine process, the WebSocket server and the IPC bridge. */
-export type WireMessage =
-  | { kind: 'call'; id: number; method: MethodName; params: unknown }
-  | { kind: 'result'; id: number; result?: unknown; error?: string }
-  | { kind: 'event'; event: keyof EngineEvents; data: unknown };
 
 /** exp(-mean logprob) over the scored tokens; NaN when there are none. */
 export function perplexity(logprobs: ArrayLike<number>): number {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus, ScoreUpdate } from '../../common/api.ts';
 import { EngineHost, ModelSwitchError } from './engine-host.ts';
-import { nextEvent } from './host-events.ts';
+import { nextEvent } from './testing/host-events.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,7 +35,7 @@ test('the engine process scores, and after a crash it restarts and re-scores the
     // A call during the restart fails fast with a clear error instead of hanging.
     await assert.rejects(host.call('topK', { version: 1, index: 0, k: 5 }), /restarting|stopped/);
     const again = await rescored;
-    assert.equal(host.restarts.length, 1);
+    assert.equal(host.restarts, 1);
     assert.equal(again.tokenCount, first.tokenCount);
     assert.deepEqual(again.tokens.map((t) => t.logprob), first.tokens.map((t) => t.logprob));
   } finally {
@@ -49,7 +49,7 @@ test('a missing model is a clear error status, not a restart loop', async () => 
     const s = await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'error');
     assert.match(s.message ?? '', /does not exist/);
     await assert.rejects(host.call('modelInfo', {}), /no model/);
-    assert.equal(host.restarts.length, 0);
+    assert.equal(host.restarts, 0);
   } finally {
     host.close();
   }
@@ -121,7 +121,7 @@ test('switchModel loads another folder, reports loading → ready with its info,
     assert.equal(after.tokenCount, before.tokenCount);
     assert.deepEqual(after.tokens.map((t) => t.logprob), before.tokens.map((t) => t.logprob), 'same weights, same numbers');
     assert.equal((await host.call('modelInfo', {})).name, info.name);
-    assert.equal(host.restarts.length, 0, 'a switch is not counted as a crash restart');
+    assert.equal(host.restarts, 0, 'a switch is not counted as a crash restart');
   } finally {
     host.close();
     rmSync(copy, { recursive: true, force: true });
@@ -196,7 +196,7 @@ test('a broken or missing folder reports a clear error, then the previous model 
       assert.deepEqual(after.tokens.map((t) => t.logprob), before.tokens.map((t) => t.logprob));
       assert.equal((await host.call('topK', { version: 3, index: 1, k: 3 })).length, 3);
     }
-    assert.equal(host.restarts.length, 0);
+    assert.equal(host.restarts, 0);
   } finally {
     host.close();
     rmSync(broken, { recursive: true, force: true });
@@ -254,7 +254,7 @@ test('a switch during the crash-restart backoff replaces the pending restart (on
     const info = await host.switchModel({ modelDir: copy });
     assert.equal(info.name, 'Model after a crash');
     await new Promise((r) => setTimeout(r, 400)); // past the 100 ms backoff the crash had scheduled
-    assert.equal(host.restarts.length, 0, 'the scheduled restart did not start a second process');
+    assert.equal(host.restarts, 0, 'the scheduled restart did not start a second process');
     assert.equal((await host.call('modelInfo', {})).name, 'Model after a crash');
     assert.equal(host.status.state, 'ready');
   } finally {

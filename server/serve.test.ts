@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import type { EngineStatus } from '../../common/api.ts';
-import type { DownloadProgress, ModelSelection, ModelsState } from '../../common/models-api.ts';
-import { LocalHub } from '../../models/manager/local-hub.ts';
-import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
+import type { EngineStatus } from '../common/api.ts';
+import type { DownloadProgress, ModelSelection, ModelsState } from '../common/models-api.ts';
+import { LocalHub } from '../models/manager/local-hub.ts';
+import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import { startWebServer, WEB_SETTINGS_FILE, type WebServer } from './serve.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'likely-serve-models-'));
