@@ -8,7 +8,7 @@
  * `validateEngineCall`.
  */
 import { MAX_DOCUMENT_BYTES, MAX_UPDATE_CHARS, humanSize } from './limits.ts';
-import { CallError, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
+import { callValidator, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
 
 /** One token of the document with its score. Offsets are UTF-16 code units into the document text. */
 export interface TokenScore {
@@ -124,7 +124,6 @@ export type EngineClient = RpcClient<EngineMethods, EngineEvents>;
 
 export const ENGINE_METHODS: readonly MethodName[] = ['update', 'topK', 'predictions', 'suggestSpan', 'infill', 'modelInfo'];
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const intIn = (v: unknown, lo: number, hi: number) => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
 /** Versions are counted by the page from 1; anything else is a page gone wrong (or a hostile one). */
@@ -170,15 +169,7 @@ const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => string |
  * web server's WebSocket, the engine process), so a call is refused the same way, with the same
  * one line, wherever it comes from. Throws CallError.
  */
-export function validateEngineCall(method: unknown, params: unknown): { method: MethodName; params: Record<string, unknown> } {
-  if (typeof method !== 'string' || !Object.hasOwn(ENGINE_PARAMS, method)) throw new CallError(`unknown engine method ${JSON.stringify(method)}`);
-  const m = method as MethodName;
-  const p = params === undefined && m === 'modelInfo' ? {} : params;
-  if (!isPlainObject(p)) throw new CallError(`invalid parameters for ${m}: expected an object`);
-  const problem = ENGINE_PARAMS[m](p);
-  if (problem) throw new CallError(`invalid parameters for ${m}: ${problem}`);
-  return { method: m, params: p };
-}
+export const validateEngineCall = callValidator<MethodName>('engine', ENGINE_PARAMS);
 
 /** exp(-mean logprob) over the scored tokens; NaN when there are none. */
 export function perplexity(logprobs: ArrayLike<number>): number {

@@ -3,7 +3,7 @@
  * and the renderer exchange about installed and downloadable models. Environment-neutral: no
  * Node, no DOM, no imports outside common/. Every value here is plain JSON, so it crosses IPC unchanged.
  */
-import { CallError, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
+import { callValidator, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
 
 export type ModelPrecision = 'fp32' | 'fp16' | 'int8';
 export type ModelSize = 'small' | 'medium' | 'large' | 'xl';
@@ -191,7 +191,6 @@ export type ModelsClient = RpcClient<AppModelsMethods, AppModelsEvents>;
 export const MODELS_METHODS: readonly ModelsMethodName[] = ['modelsState', 'downloadModel', 'pauseDownload', 'importModel', 'removeModel', 'selectModel', 'setDevice'];
 
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]*$/;
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isModelId = (v: unknown): v is string => typeof v === 'string' && v.length <= 100 && MODEL_ID.test(v);
 /** An absolute path on any platform: /x, C:\x or C:/x, \\server\share. */
 export const isAbsolutePath = (v: unknown): v is string =>
@@ -215,12 +214,4 @@ const MODELS_PARAMS: Record<ModelsMethodName, (p: Record<string, unknown>) => st
 };
 
 /** Checks a models call from a page before anything acts on it. Throws CallError with one line. */
-export function validateModelsCall(method: unknown, params: unknown): { method: ModelsMethodName; params: Record<string, unknown> } {
-  if (typeof method !== 'string' || !Object.hasOwn(MODELS_PARAMS, method)) throw new CallError(`unknown models method ${JSON.stringify(method)}`);
-  const m = method as ModelsMethodName;
-  const p = params === undefined ? {} : params;
-  if (!isPlainObject(p)) throw new CallError(`invalid parameters for ${m}: expected an object`);
-  const problem = MODELS_PARAMS[m](p);
-  if (problem) throw new CallError(`invalid parameters for ${m}: ${problem}`);
-  return { method: m, params: p };
-}
+export const validateModelsCall = callValidator<ModelsMethodName>('models', MODELS_PARAMS);

@@ -75,6 +75,24 @@ export class Listeners<Events> {
   }
 }
 
+export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A service's call checker from one check per method (a one-line problem, or null): unknown
+ * methods, non-object parameters and each problem throw CallError("invalid parameters for M: …").
+ */
+export function callValidator<M extends string>(service: string, checks: Record<M, (params: Record<string, unknown>) => string | null>) {
+  return (method: unknown, params: unknown): { method: M; params: Record<string, unknown> } => {
+    if (typeof method !== 'string' || !Object.hasOwn(checks, method)) throw new CallError(`unknown ${service} method ${JSON.stringify(method)}`);
+    const m = method as M;
+    const p = params === undefined ? {} : params;
+    if (!isPlainObject(p)) throw new CallError(`invalid parameters for ${m}: expected an object`);
+    const problem = checks[m](p);
+    if (problem) throw new CallError(`invalid parameters for ${m}: ${problem}`);
+    return { method: m, params: p };
+  };
+}
+
 /** Routes an incoming result or event message to `pending` and `listeners`; anything else is ignored. */
 export function receive<Events>(msg: unknown, pending: PendingCalls, listeners: Listeners<Events>): void {
   const m = msg as WireMessage | null;

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, session, shell, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { validateEngineCall } from '../common/api.ts';
 import { validateModelsCall, type AppModelsEvents } from '../common/models-api.ts';
+import { CallError } from '../common/rpc.ts';
 import { APP_SCHEME, CHANNELS, type ShellCommand, type ThemeState } from '../common/shell.ts';
 import { loadRegistry, parseRegistry } from '../models/manager/registry.ts';
 // Bundled into main.js: the registry's file path is not known inside the app's archive.
@@ -31,7 +32,6 @@ import { ModelsService } from '../models/service/models-service.ts';
 import { RecoveryStore, type RecoveryEntry } from '../node/recovery.ts';
 import {
   CONTENT_SECURITY_POLICY,
-  IpcValidationError,
   isAllowedExternalUrl,
   isPermissionAllowed,
   isTrustedSender,
@@ -243,7 +243,7 @@ function trustedWindow(e: IpcMainEvent | IpcMainInvokeEvent): DocumentWindow | u
 function handle(channel: string, fn: (w: DocumentWindow, ...args: unknown[]) => unknown): void {
   ipcMain.handle(channel, (e, ...args) => {
     const w = trustedWindow(e);
-    if (!w) throw new IpcValidationError('untrusted sender');
+    if (!w) throw new CallError('untrusted sender');
     return fn(w, ...args);
   });
 }
@@ -255,7 +255,7 @@ function listen(channel: string, fn: (w: DocumentWindow, ...args: unknown[]) => 
     try {
       fn(w, ...args);
     } catch (err) {
-      if (!(err instanceof IpcValidationError)) throw err;
+      if (!(err instanceof CallError)) throw err;
     }
   });
 }

@@ -6,6 +6,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { MAX_UPDATE_CHARS } from '../common/limits.ts';
+import { CallError, isPlainObject } from '../common/rpc.ts';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, SHELL_COMMAND_KINDS, THEME_SOURCES, type ExportReply, type ShellCommand } from '../common/shell.ts';
 import { contentSecurityPolicy, resolveStaticPath } from '../node/static-files.ts';
 
@@ -56,22 +57,20 @@ export function isTrustedSender(s: SenderInfo): boolean {
   return s.knownWindow && s.isMainFrame && isAppUrl(s.frameUrl);
 }
 
-export class IpcValidationError extends Error {}
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 export function validateShellCommand(cmd: unknown): ShellCommand {
-  if (!isObject(cmd) || !(SHELL_COMMAND_KINDS as readonly unknown[]).includes(cmd.kind)) throw new IpcValidationError('unknown shell command');
+  if (!isPlainObject(cmd) || !(SHELL_COMMAND_KINDS as readonly unknown[]).includes(cmd.kind)) throw new CallError('unknown shell command');
   if (cmd.kind === 'set-theme') {
-    if (!THEME_SOURCES.includes(cmd.theme as never)) throw new IpcValidationError('invalid theme');
+    if (!THEME_SOURCES.includes(cmd.theme as never)) throw new CallError('invalid theme');
     return { kind: 'set-theme', theme: cmd.theme as ShellCommand & { kind: 'set-theme' } extends { theme: infer T } ? T : never };
   }
   return { kind: cmd.kind } as ShellCommand;
 }
 
 export function validateContentReply(requestId: unknown, text: unknown): { requestId: number; text: string } {
-  if (!isIndex(requestId) || typeof text !== 'string' || text.length > MAX_UPDATE_CHARS) throw new IpcValidationError('invalid content reply');
+  if (!isIndex(requestId) || typeof text !== 'string' || text.length > MAX_UPDATE_CHARS) throw new CallError('invalid content reply');
   return { requestId, text };
 }
 
@@ -79,16 +78,16 @@ export function validateContentReply(requestId: unknown, text: unknown): { reque
 export const MAX_EXPORT_CHARS = 512 * 1024 * 1024;
 
 export function validateExportReply(requestId: unknown, reply: unknown): { requestId: number; reply: ExportReply } {
-  if (!isIndex(requestId) || !isObject(reply)) throw new IpcValidationError('invalid export reply');
+  if (!isIndex(requestId) || !isPlainObject(reply)) throw new CallError('invalid export reply');
   if (typeof reply.html === 'string' && reply.html.length <= MAX_EXPORT_CHARS) return { requestId, reply: { html: reply.html } };
   if (typeof reply.error === 'string') return { requestId, reply: { error: reply.error.slice(0, 500) } };
   if (reply.unsupported === true) return { requestId, reply: { unsupported: true } };
-  throw new IpcValidationError('invalid export reply');
+  throw new CallError('invalid export reply');
 }
 
 /** A dropped file's path from the preload: absolute, no NUL. */
 export function validateDroppedPath(path: unknown): string {
-  if (typeof path !== 'string' || !path || path.length > 4096 || path.includes('\0') || !isAbsolute(path)) throw new IpcValidationError('invalid file path');
+  if (typeof path !== 'string' || !path || path.length > 4096 || path.includes('\0') || !isAbsolute(path)) throw new CallError('invalid file path');
   return path;
 }
 

@@ -17,9 +17,9 @@ function start() {
     events.push({ event, data } as Event);
     for (const w of [...waiters]) w();
   });
-  const until = <T>(pick: (e: Event) => T | undefined, ms = 60_000): Promise<T> =>
+  const until = <T>(pick: (e: Event) => T | undefined, ms = 400_000): Promise<T> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out')), ms);
+      const timer = setTimeout(() => reject(new Error(`timed out; events: ${JSON.stringify(events.map((e) => e.event === 'status' ? e.data.state : `v${e.data.version}${e.data.done ? ' done' : ''}`))}`)), ms);
       let from = 0;
       const check = () => {
         for (; from < events.length; from++) {
