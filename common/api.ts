@@ -122,45 +122,27 @@ export type ResultOf<M extends MethodName> = RpcResult<EngineMethods, M>;
 /** The engine as every caller sees it: the Electron bridge, the WebSocket client, EngineHost. */
 export type EngineClient = RpcClient<EngineMethods, EngineEvents>;
 
-export const ENGINE_METHODS: readonly MethodName[] = ['update', 'topK', 'predictions', 'suggestSpan', 'infill', 'modelInfo'];
-
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const intIn = (v: unknown, lo: number, hi: number) => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
-/** Versions are counted by the page from 1; anything else is a page gone wrong (or a hostile one). */
-const version = (p: Record<string, unknown>) => (isIndex(p.version) ? null : 'version must be a non-negative integer');
+/** Each check says what is wrong in words, or null. Versions are counted by the page from 1. */
+const index = (p: Record<string, unknown>, name: string) => (isIndex(p[name]) ? null : `${name} must be a non-negative integer`);
+const range = (p: Record<string, unknown>, from: string, to: string) =>
+  index(p, from) ?? index(p, to) ?? ((p[to] as number) < (p[from] as number) ? `${to} must not be less than ${from}` : null);
+const k = (p: Record<string, unknown>, max: number, optional = false) =>
+  (optional && p.k === undefined) || (Number.isSafeInteger(p.k) && (p.k as number) >= 1 && (p.k as number) <= max) ? null : `k must be an integer from 1 to ${max}`;
+const flag = (p: Record<string, unknown>, name: string) => (p[name] === undefined || typeof p[name] === 'boolean' ? null : `${name} must be true or false`);
 
 const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => string | null> = {
   update: (p) =>
-    version(p) ??
+    index(p, 'version') ??
     (typeof p.text !== 'string'
       ? 'text must be a string'
       : p.text.length > MAX_UPDATE_CHARS
         ? `the text is ${p.text.length} characters; the limit is ${MAX_UPDATE_CHARS} (${humanSize(MAX_DOCUMENT_BYTES)})`
-        : p.fresh !== undefined && typeof p.fresh !== 'boolean'
-          ? 'fresh must be true or false'
-          : null),
-  topK: (p) => version(p) ?? (!isIndex(p.index) ? 'index must be a non-negative integer' : !intIn(p.k, 1, 100) ? 'k must be an integer from 1 to 100' : null),
-  predictions: (p) =>
-    version(p) ??
-    (!isIndex(p.from) || !isIndex(p.to)
-      ? 'from and to must be non-negative integers'
-      : (p.to as number) < (p.from as number)
-        ? 'to must not be less than from'
-        : !intIn(p.k, 1, 10)
-          ? 'k must be an integer from 1 to 10'
-          : null),
-  suggestSpan: (p) => version(p) ?? (isIndex(p.index) ? null : 'index must be a non-negative integer'),
-  infill: (p) =>
-    version(p) ??
-    (!isIndex(p.start) || !isIndex(p.end)
-      ? 'start and end must be non-negative integers'
-      : (p.end as number) < (p.start as number)
-        ? 'end must not be less than start'
-        : p.k !== undefined && !intIn(p.k, 1, 50)
-          ? 'k must be an integer from 1 to 50'
-          : p.prefixOnly !== undefined && typeof p.prefixOnly !== 'boolean'
-            ? 'prefixOnly must be true or false'
-            : null),
+        : flag(p, 'fresh')),
+  topK: (p) => index(p, 'version') ?? index(p, 'index') ?? k(p, 100),
+  predictions: (p) => index(p, 'version') ?? range(p, 'from', 'to') ?? k(p, 10),
+  suggestSpan: (p) => index(p, 'version') ?? index(p, 'index'),
+  infill: (p) => index(p, 'version') ?? range(p, 'start', 'end') ?? k(p, 50, true) ?? flag(p, 'prefixOnly'),
   modelInfo: () => null,
 };
 
