@@ -28,7 +28,7 @@ function testFiles(dir) {
     return e.name.endsWith('.test.ts') ? [path] : [];
   });
 }
-const files = process.argv.slice(2).length ? process.argv.slice(2) : ['common', 'models', 'electron', 'renderer', 'e2e'].flatMap(testFiles);
+const files = process.argv.slice(2).length ? process.argv.slice(2) : ['common', 'node', 'models', 'server', 'electron', 'renderer', 'e2e'].flatMap(testFiles);
 const r = run('node', ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files]);
 process.stdout.write(r.stdout ?? '');
 const count = (label) => Number((r.stdout.match(new RegExp(`ℹ ${label} (\\d+)`)) ?? [])[1] ?? 0);
