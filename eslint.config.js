@@ -10,7 +10,9 @@ const ort = { group: ['onnxruntime-node', 'onnxruntime-node/*', 'onnxruntime-com
 const electron = { group: ['electron', 'electron/*'], message: 'The engine and shared code never import Electron.' };
 const ui = { group: ['svelte', 'svelte/*', 'prosemirror-*', '**/renderer/**'], message: 'The engine never imports renderer code.' };
 const node = { group: NODE_BUILTINS, message: 'The renderer and common code never import Node.' };
-const engine = { group: ['**/models/**', '**/electron/**'], message: 'The renderer talks to the engine only through common/api.ts.' };
+const engine = { group: ['**/models/**', '**/electron/**', '**/node/**', '**/server/**'], message: 'The renderer talks to the engine only through common/api.ts.' };
+const above = (layer) => ({ group: ['**/models/**', '**/server/**', '**/electron/**'], message: `${layer} is below the engine, the server and Electron: it never imports them.` });
+const shells = { group: ['**/server/**', '**/electron/**'], message: 'The engine never imports the web server or Electron.' };
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', 'models/random/**', 'models/training/**', 'e2e/artifacts/**', 'renderer/dist/**', '**/*.svelte'] },
@@ -23,7 +25,11 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
-  { files: ['models/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui] }] } },
+  { files: ['models/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, shells] }] } },
+  // node/: plain-Node services (files, sessions, recovery, settings, static files) under the engine, Electron and the server.
+  { files: ['node/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, above('node/')] }] } },
+  // server/: the local web server, plain Node (never Electron, never the renderer's code).
+  { files: ['server/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, { group: ['**/electron/**'], message: 'The web server is not Electron.' }] }] } },
   { files: [ORT_ONLY_FILE], rules: { 'no-restricted-imports': ['error', { patterns: [electron, ui] }] } },
   { files: ['common/**/*.ts'], ignores: ['common/**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, node] }] } },
   { files: ['renderer/**/*.ts'], ignores: ['renderer/**/*.test.ts', 'renderer/vite.config.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, node, engine] }] } },

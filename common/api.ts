@@ -1,11 +1,14 @@
 /**
  * The one typed API between the engine and its callers (Electron main/preload, the local web server,
- * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports.
+ * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports outside common/.
  *
- * Transport-agnostic shape: requests are `call(method, params)` returning a promise, and the engine
- * pushes events (`scores`, `status`). The Electron preload bridge and the WebSocket client both
- * implement `EngineClient`.
+ * Transport-agnostic shape (common/rpc.ts): requests are `call(method, params)` returning a promise,
+ * and the engine pushes events (`scores`, `status`). The Electron preload bridge, the WebSocket
+ * client and EngineHost all implement `EngineClient`; every transport checks calls with
+ * `validateEngineCall`.
  */
+import { MAX_DOCUMENT_BYTES, MAX_UPDATE_CHARS, humanSize } from './limits.ts';
+import { callValidator, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
 
 /** One token of the document with its score. Offsets are UTF-16 code units into the document text. */
 export interface TokenScore {
@@ -91,8 +94,11 @@ export interface InfillResult {
 }
 
 export interface EngineMethods {
-  /** Score a new version of the document. Returns at once; results arrive as `scores` events. */
-  update(params: { version: number; text: string }): void;
+  /**
+   * Score a new version of the document. Returns at once; results arrive as `scores` events.
+   * `fresh`: the caller holds no scores of earlier versions (a new page), so every token is sent.
+   */
+  update(params: { version: number; text: string; fresh?: boolean }): void;
   /** The model's top-k predictions for the token at `index` of `version` (what it expected there). */
   topK(params: { version: number; index: number; k: number }): Prediction[];
   /** Top-k predictions for every token in [from, to) of `version` (k ≤ 10), e.g. for the HTML export. */
@@ -110,19 +116,42 @@ export interface EngineEvents {
 }
 
 export type MethodName = keyof EngineMethods;
-export type ParamsOf<M extends MethodName> = Parameters<EngineMethods[M]>[0];
-export type ResultOf<M extends MethodName> = ReturnType<EngineMethods[M]>;
+export type ParamsOf<M extends MethodName> = RpcParams<EngineMethods, M>;
+export type ResultOf<M extends MethodName> = RpcResult<EngineMethods, M>;
 
-export interface EngineClient {
-  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
-  on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void;
-}
+/** The engine as every caller sees it: the Electron bridge, the WebSocket client, EngineHost. */
+export type EngineClient = RpcClient<EngineMethods, EngineEvents>;
 
-/** Wire format shared by the engine process, the WebSocket server and the IPC bridge. */
-export type WireMessage =
-  | { kind: 'call'; id: number; method: MethodName; params: unknown }
-  | { kind: 'result'; id: number; result?: unknown; error?: string }
-  | { kind: 'event'; event: keyof EngineEvents; data: unknown };
+const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+/** Each check says what is wrong in words, or null. Versions are counted by the page from 1. */
+const index = (p: Record<string, unknown>, name: string) => (isIndex(p[name]) ? null : `${name} must be a non-negative integer`);
+const range = (p: Record<string, unknown>, from: string, to: string) =>
+  index(p, from) ?? index(p, to) ?? ((p[to] as number) < (p[from] as number) ? `${to} must not be less than ${from}` : null);
+const k = (p: Record<string, unknown>, max: number, optional = false) =>
+  (optional && p.k === undefined) || (Number.isSafeInteger(p.k) && (p.k as number) >= 1 && (p.k as number) <= max) ? null : `k must be an integer from 1 to ${max}`;
+const flag = (p: Record<string, unknown>, name: string) => (p[name] === undefined || typeof p[name] === 'boolean' ? null : `${name} must be true or false`);
+
+const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => string | null> = {
+  update: (p) =>
+    index(p, 'version') ??
+    (typeof p.text !== 'string'
+      ? 'text must be a string'
+      : p.text.length > MAX_UPDATE_CHARS
+        ? `the text is ${p.text.length} characters; the limit is ${MAX_UPDATE_CHARS} (${humanSize(MAX_DOCUMENT_BYTES)})`
+        : flag(p, 'fresh')),
+  topK: (p) => index(p, 'version') ?? index(p, 'index') ?? k(p, 100),
+  predictions: (p) => index(p, 'version') ?? range(p, 'from', 'to') ?? k(p, 10),
+  suggestSpan: (p) => index(p, 'version') ?? index(p, 'index'),
+  infill: (p) => index(p, 'version') ?? range(p, 'start', 'end') ?? k(p, 50, true) ?? flag(p, 'prefixOnly'),
+  modelInfo: () => null,
+};
+
+/**
+ * Checks an engine call before anything acts on it. Every transport runs it (Electron IPC, the
+ * web server's WebSocket, the engine process), so a call is refused the same way, with the same
+ * one line, wherever it comes from. Throws CallError.
+ */
+export const validateEngineCall = callValidator<MethodName>('engine', ENGINE_PARAMS);
 
 /** exp(-mean logprob) over the scored tokens; NaN when there are none. */
 export function perplexity(logprobs: ArrayLike<number>): number {

@@ -1,8 +1,9 @@
 /**
  * The typed API of the model manager (models/manager/): what the CLI, the Electron main process
  * and the renderer exchange about installed and downloadable models. Environment-neutral: no
- * Node, no DOM, no imports. Every value here is plain JSON, so it crosses IPC unchanged.
+ * Node, no DOM, no imports outside common/. Every value here is plain JSON, so it crosses IPC unchanged.
  */
+import { callValidator, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
 
 export type ModelPrecision = 'fp32' | 'fp16' | 'int8';
 export type ModelSize = 'small' | 'medium' | 'large' | 'xl';
@@ -88,25 +89,6 @@ export interface ModelErrorInfo {
   message: string;
 }
 
-/**
- * The manager's methods as an IPC surface (models/manager/manager.ts implements each one). Download
- * progress arrives as `modelProgress` events carrying the download id; `pauseDownload(id)` stops a
- * download and keeps its partial files, and the next `download(id)` resumes them.
- */
-export interface ModelManagerMethods {
-  list(params: Record<string, never>): ModelListEntry[];
-  download(params: { id: string }): { id: string; path: string };
-  /** false when no download of `id` was running. */
-  pauseDownload(params: { id: string }): boolean;
-  import(params: { dir: string; id?: string; copy?: boolean }): ModelListEntry;
-  remove(params: { id: string }): void;
-  resolve(params: { id: string }): string;
-}
-
-export interface ModelManagerEvents {
-  modelProgress: DownloadProgress;
-}
-
 /** "1.4 GB", "512 MB", "3.2 kB" (decimal units, as the hub shows them). */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '?';
@@ -133,7 +115,7 @@ export function formatDuration(seconds: number | null): string {
 // ------------------------------------------------------------------------------------------------
 // The app's models API: what the renderer's Models panel asks of the shell (Electron main over
 // IPC, or the local web server over its WebSocket). Both transports validate every call with
-// `validateModelsCall` and implement the methods with the same service (electron/models-service.ts).
+// `validateModelsCall` and implement the methods with the same service (models/service/models-service.ts).
 
 /** Where the engine runs: the best available provider, a GPU only (an error when none works), or the CPU. */
 export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
@@ -200,22 +182,15 @@ export interface AppModelsEvents {
 }
 
 export type ModelsMethodName = keyof AppModelsMethods;
-export type ModelsParamsOf<M extends ModelsMethodName> = Parameters<AppModelsMethods[M]>[0];
-export type ModelsResultOf<M extends ModelsMethodName> = ReturnType<AppModelsMethods[M]>;
+export type ModelsParamsOf<M extends ModelsMethodName> = RpcParams<AppModelsMethods, M>;
+export type ModelsResultOf<M extends ModelsMethodName> = RpcResult<AppModelsMethods, M>;
 
 /** The renderer's handle on the models API (window.likelyModels in Electron, the WebSocket client in web mode). */
-export interface ModelsClient {
-  call<M extends ModelsMethodName>(method: M, params: ModelsParamsOf<M>): Promise<ModelsResultOf<M>>;
-  on<E extends keyof AppModelsEvents>(event: E, listener: (data: AppModelsEvents[E]) => void): () => void;
-}
+export type ModelsClient = RpcClient<AppModelsMethods, AppModelsEvents>;
 
 export const MODELS_METHODS: readonly ModelsMethodName[] = ['modelsState', 'downloadModel', 'pauseDownload', 'importModel', 'removeModel', 'selectModel', 'setDevice'];
 
-/** A models call whose method or parameters are not acceptable. */
-export class ModelsCallError extends Error {}
-
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]*$/;
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isModelId = (v: unknown): v is string => typeof v === 'string' && v.length <= 100 && MODEL_ID.test(v);
 /** An absolute path on any platform: /x, C:\x or C:/x, \\server\share. */
 export const isAbsolutePath = (v: unknown): v is string =>
@@ -238,13 +213,5 @@ const MODELS_PARAMS: Record<ModelsMethodName, (p: Record<string, unknown>) => st
   setDevice: (p) => (DEVICE_CHOICES.includes(p.device as DeviceChoice) ? null : 'device must be auto, gpu or cpu'),
 };
 
-/** Checks a models call from a page before anything acts on it. Throws ModelsCallError with one line. */
-export function validateModelsCall(method: unknown, params: unknown): { method: ModelsMethodName; params: Record<string, unknown> } {
-  if (typeof method !== 'string' || !Object.hasOwn(MODELS_PARAMS, method)) throw new ModelsCallError(`unknown models method ${JSON.stringify(method)}`);
-  const m = method as ModelsMethodName;
-  const p = params === undefined ? {} : params;
-  if (!isPlainObject(p)) throw new ModelsCallError(`invalid parameters for ${m}: expected an object`);
-  const problem = MODELS_PARAMS[m](p);
-  if (problem) throw new ModelsCallError(`invalid parameters for ${m}: ${problem}`);
-  return { method: m, params: p };
-}
+/** Checks a models call from a page before anything acts on it. Throws CallError with one line. */
+export const validateModelsCall = callValidator<ModelsMethodName>('models', MODELS_PARAMS);

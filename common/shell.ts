@@ -96,6 +96,8 @@ export interface LikelyShell {
 /** IPC channel names, shared by main and preload. */
 export const CHANNELS = {
   engineCall: 'likely:engine-call',
+  /** Sent by the preload when a page loads: the window's engine starts a new session for it (its versions start over). */
+  enginePage: 'likely:engine-page',
   engineStatus: 'likely:engine-status',
   engineEvent: 'likely:engine-event',
   shellReady: 'likely:shell-ready',

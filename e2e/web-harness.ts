@@ -40,9 +40,9 @@ export interface Served {
   stop: () => Promise<void>;
 }
 
-/** Starts `tsx electron/web/serve.ts --port 0` and resolves with its URL once it prints it. */
+/** Starts `tsx server/serve.ts --port 0` and resolves with its URL once it prints it. */
 export async function startServe(extraArgs: string[] = [], timeoutMs = 60_000): Promise<Served> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'electron/web/serve.ts', '--port', '0', ...extraArgs], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/serve.ts', '--port', '0', ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LIKELY_PORT: '' },

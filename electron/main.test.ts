@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { EngineStatus, ScoreUpdate } from '../common/api.ts';
 import type { ModelListEntry, ModelSelection, ModelsState } from '../common/models-api.ts';
+import { humanSize, MAX_DOCUMENT_BYTES } from '../common/limits.ts';
 import { APP_INDEX_URL, CONTENT_SECURITY_POLICY } from './security.ts';
 import { CHANNELS, type ShellDocument, type ShellState } from '../common/shell.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
@@ -213,10 +214,10 @@ test('opening a binary or too-large file explains why and changes nothing; a tex
   assert.equal(win.title, 'saved.md — Likely');
 
   const big = join(dir, 'big.txt');
-  writeFileSync(big, Buffer.alloc(8 * 1024 * 1024 + 1, 'a'));
+  writeFileSync(big, Buffer.alloc(MAX_DOCUMENT_BYTES + 1, 'a'));
   recorded.dialogAnswers.push(0);
   await invoke(CHANNELS.shellOpenPath, trusted(win.webContents), big);
-  assert.match(String(recorded.dialogs.at(-1)!.options.message), /big\.txt is 8\.0 MB; Likely opens text files up to 8\.0 MB/);
+  assert.equal(String(recorded.dialogs.at(-1)!.options.message), `big.txt is 2.0 MB; Likely opens text files up to ${humanSize(MAX_DOCUMENT_BYTES)}`);
   assert.equal(FakeBrowserWindow.getAllWindows().length, windowsBefore);
 
   const other = join(dir, 'other.txt');

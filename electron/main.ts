@@ -19,29 +19,29 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, session, shell, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { validateEngineCall } from '../common/api.ts';
 import { validateModelsCall, type AppModelsEvents } from '../common/models-api.ts';
+import { CallError } from '../common/rpc.ts';
 import { APP_SCHEME, CHANNELS, type ShellCommand, type ThemeState } from '../common/shell.ts';
 import { loadRegistry, parseRegistry } from '../models/manager/registry.ts';
 // Bundled into main.js: the registry's file path is not known inside the app's archive.
 import bundledRegistry from '../models/registry.json' with { type: 'json' };
-import { DocumentError, readDocument, removeStaleTemps } from './files.ts';
+import { DocumentError, readDocument, removeStaleTemps } from '../node/files.ts';
 import { buildMenuTemplate, type MenuCommand } from './menu.ts';
-import { ModelsService } from './models-service.ts';
-import { RecoveryStore, type RecoveryEntry } from './recovery.ts';
+import { ModelsService } from '../models/service/models-service.ts';
+import { RecoveryStore, type RecoveryEntry } from '../node/recovery.ts';
 import {
   CONTENT_SECURITY_POLICY,
-  IpcValidationError,
   isAllowedExternalUrl,
   isPermissionAllowed,
   isTrustedSender,
   resolveAppRequest,
   validateContentReply,
   validateDroppedPath,
-  validateEngineCall,
   validateExportReply,
   validateShellCommand,
 } from './security.ts';
-import { SettingsStore } from './settings.ts';
+import { SettingsStore } from '../node/settings.ts';
 import { utilityProcessSpawn } from './utility-spawn.ts';
 import { DocumentWindow, FILE_FILTERS } from './window.ts';
 
@@ -243,7 +243,7 @@ function trustedWindow(e: IpcMainEvent | IpcMainInvokeEvent): DocumentWindow | u
 function handle(channel: string, fn: (w: DocumentWindow, ...args: unknown[]) => unknown): void {
   ipcMain.handle(channel, (e, ...args) => {
     const w = trustedWindow(e);
-    if (!w) throw new IpcValidationError('untrusted sender');
+    if (!w) throw new CallError('untrusted sender');
     return fn(w, ...args);
   });
 }
@@ -255,12 +255,13 @@ function listen(channel: string, fn: (w: DocumentWindow, ...args: unknown[]) => 
     try {
       fn(w, ...args);
     } catch (err) {
-      if (!(err instanceof IpcValidationError)) throw err;
+      if (!(err instanceof CallError)) throw err;
     }
   });
 }
 
 function registerIpc(): void {
+  listen(CHANNELS.enginePage, (w) => w.engine.newPage());
   handle(CHANNELS.engineCall, (w, method, params) => {
     const call = validateEngineCall(method, params);
     return w.engine.call(call.method, call.params as never);

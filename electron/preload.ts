@@ -9,6 +9,7 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { EngineClient, EngineEvents, MethodName, ParamsOf, ResultOf } from '../common/api.ts';
 import type { AppModelsEvents, ModelsClient, ModelsMethodName, ModelsParamsOf, ModelsResultOf } from '../common/models-api.ts';
+import { Listeners } from '../common/rpc.ts';
 import { CHANNELS, type ExportReply, type LikelyShell, type ShellCommand, type ShellEvents } from '../common/shell.ts';
 
 /** invoke() rejects with "Error invoking remote method 'x': Error: <message>"; the page gets <message>. */
@@ -23,24 +24,17 @@ function invoke<T>(channel: string, ...args: unknown[]): Promise<T> {
 }
 
 /** Listeners for one pushed channel whose messages are `{ event, data }`. */
-function eventChannel<Events>(channel: string) {
-  const listeners = new Map<keyof Events, Set<(data: unknown) => void>>();
-  ipcRenderer.on(channel, (_e, msg: { event: keyof Events; data: unknown }) => {
-    for (const fn of listeners.get(msg.event) ?? []) fn(msg.data);
-  });
-  return <E extends keyof Events>(event: E, listener: (data: Events[E]) => void): (() => void) => {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    let set = listeners.get(event);
-    if (!set) listeners.set(event, (set = new Set()));
-    const fn = listener as (data: unknown) => void;
-    set.add(fn);
-    return () => void set.delete(fn);
-  };
+function eventChannel<Events>(channel: string): Listeners<Events>['on'] {
+  const listeners = new Listeners<Events>();
+  ipcRenderer.on(channel, (_e, msg: { event: keyof Events; data: Events[keyof Events] }) => listeners.emit(msg.event, msg.data));
+  return (event, listener) => listeners.on(event, listener);
 }
 
 const onEngine = eventChannel<EngineEvents>(CHANNELS.engineEvent);
 const onShell = eventChannel<ShellEvents>(CHANNELS.shellEvent);
 const onModels = eventChannel<AppModelsEvents>(CHANNELS.modelsEvent);
+// A page just loaded (first load or reload): its engine versions start over.
+ipcRenderer.send(CHANNELS.enginePage);
 
 const likelyEngine: EngineClient = {
   call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {

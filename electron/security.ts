@@ -4,31 +4,14 @@
  * formed, which links may open in the browser, which permissions are granted (none but one), and
  * which files the app:// protocol serves. main.ts and window.ts apply them (see README.md).
  */
-import { extname, isAbsolute, join, normalize, relative, sep } from 'node:path';
-import type { MethodName } from '../common/api.ts';
+import { isAbsolute } from 'node:path';
+import { MAX_UPDATE_CHARS } from '../common/limits.ts';
+import { CallError, isPlainObject } from '../common/rpc.ts';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, SHELL_COMMAND_KINDS, THEME_SOURCES, type ExportReply, type ShellCommand } from '../common/shell.ts';
-import { MAX_DOCUMENT_BYTES } from './files.ts';
+import { contentSecurityPolicy, resolveStaticPath } from '../node/static-files.ts';
 
-/**
- * The app's Content-Security-Policy, sent with every app:// response. Scripts only from the app
- * itself; no network at all (the engine is reached over IPC); inline styles are allowed because
- * ProseMirror and Svelte set `style` attributes (token colors).
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** The app's Content-Security-Policy, sent with every app:// response: no network at all (the engine is reached over IPC). */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 
@@ -74,49 +57,20 @@ export function isTrustedSender(s: SenderInfo): boolean {
   return s.knownWindow && s.isMainFrame && isAppUrl(s.frameUrl);
 }
 
-export class IpcValidationError extends Error {}
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-/** Largest text an `update` may carry: the largest document (UTF-16 code units, generous for any UTF-8 file of MAX_DOCUMENT_BYTES). */
-export const MAX_UPDATE_CHARS = MAX_DOCUMENT_BYTES * 2;
-
-const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => boolean> = {
-  update: (p) => isIndex(p.version) && typeof p.text === 'string' && p.text.length <= MAX_UPDATE_CHARS,
-  topK: (p) => isIndex(p.version) && isIndex(p.index) && Number.isSafeInteger(p.k) && (p.k as number) >= 1 && (p.k as number) <= 100,
-  predictions: (p) =>
-    isIndex(p.version) && isIndex(p.from) && isIndex(p.to) && (p.to as number) >= (p.from as number) && Number.isSafeInteger(p.k) && (p.k as number) >= 1 && (p.k as number) <= 10,
-  suggestSpan: (p) => isIndex(p.version) && isIndex(p.index),
-  infill: (p) =>
-    isIndex(p.version) &&
-    isIndex(p.start) &&
-    isIndex(p.end) &&
-    (p.end as number) >= (p.start as number) &&
-    (p.k === undefined || (Number.isSafeInteger(p.k) && (p.k as number) >= 1 && (p.k as number) <= 50)) &&
-    (p.prefixOnly === undefined || typeof p.prefixOnly === 'boolean'),
-  modelInfo: () => true,
-};
-
-/** Checks an engine call from the renderer before it reaches the engine process. Throws IpcValidationError. */
-export function validateEngineCall(method: unknown, params: unknown): { method: MethodName; params: Record<string, unknown> } {
-  if (typeof method !== 'string' || !Object.hasOwn(ENGINE_PARAMS, method)) throw new IpcValidationError(`unknown engine method ${JSON.stringify(method)}`);
-  const m = method as MethodName;
-  if (!isObject(params) || !ENGINE_PARAMS[m](params)) throw new IpcValidationError(`invalid parameters for ${m}`);
-  return { method: m, params };
-}
-
 export function validateShellCommand(cmd: unknown): ShellCommand {
-  if (!isObject(cmd) || !(SHELL_COMMAND_KINDS as readonly unknown[]).includes(cmd.kind)) throw new IpcValidationError('unknown shell command');
+  if (!isPlainObject(cmd) || !(SHELL_COMMAND_KINDS as readonly unknown[]).includes(cmd.kind)) throw new CallError('unknown shell command');
   if (cmd.kind === 'set-theme') {
-    if (!THEME_SOURCES.includes(cmd.theme as never)) throw new IpcValidationError('invalid theme');
+    if (!THEME_SOURCES.includes(cmd.theme as never)) throw new CallError('invalid theme');
     return { kind: 'set-theme', theme: cmd.theme as ShellCommand & { kind: 'set-theme' } extends { theme: infer T } ? T : never };
   }
   return { kind: cmd.kind } as ShellCommand;
 }
 
 export function validateContentReply(requestId: unknown, text: unknown): { requestId: number; text: string } {
-  if (!isIndex(requestId) || typeof text !== 'string' || text.length > MAX_UPDATE_CHARS) throw new IpcValidationError('invalid content reply');
+  if (!isIndex(requestId) || typeof text !== 'string' || text.length > MAX_UPDATE_CHARS) throw new CallError('invalid content reply');
   return { requestId, text };
 }
 
@@ -124,40 +78,22 @@ export function validateContentReply(requestId: unknown, text: unknown): { reque
 export const MAX_EXPORT_CHARS = 512 * 1024 * 1024;
 
 export function validateExportReply(requestId: unknown, reply: unknown): { requestId: number; reply: ExportReply } {
-  if (!isIndex(requestId) || !isObject(reply)) throw new IpcValidationError('invalid export reply');
+  if (!isIndex(requestId) || !isPlainObject(reply)) throw new CallError('invalid export reply');
   if (typeof reply.html === 'string' && reply.html.length <= MAX_EXPORT_CHARS) return { requestId, reply: { html: reply.html } };
   if (typeof reply.error === 'string') return { requestId, reply: { error: reply.error.slice(0, 500) } };
   if (reply.unsupported === true) return { requestId, reply: { unsupported: true } };
-  throw new IpcValidationError('invalid export reply');
+  throw new CallError('invalid export reply');
 }
 
 /** A dropped file's path from the preload: absolute, no NUL. */
 export function validateDroppedPath(path: unknown): string {
-  if (typeof path !== 'string' || !path || path.length > 4096 || path.includes('\0') || !isAbsolute(path)) throw new IpcValidationError('invalid file path');
+  if (typeof path !== 'string' || !path || path.length > 4096 || path.includes('\0') || !isAbsolute(path)) throw new CallError('invalid file path');
   return path;
 }
 
-const MIME_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.txt': 'text/plain; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
 /**
- * Maps an app:// request to a file under `root` (the built renderer), or says why not. Only our
- * host, only GET-able files under root (no `..`, no absolute paths, no encoded separators), and
- * only known file types.
+ * Maps an app:// request to a file under `root` (the built renderer), or says why not: only our
+ * host, and only what node/static-files.ts serves.
  */
 export function resolveAppRequest(url: string, root: string): { path: string; mimeType: string } | { status: 403 | 404 } {
   let u: URL;
@@ -167,18 +103,5 @@ export function resolveAppRequest(url: string, root: string): { path: string; mi
     return { status: 404 };
   }
   if (u.protocol !== `${APP_SCHEME}:` || u.host !== APP_HOST) return { status: 403 };
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(u.pathname);
-  } catch {
-    return { status: 404 };
-  }
-  if (pathname.includes('\0') || pathname.includes('\\')) return { status: 403 };
-  if (pathname === '/' || pathname === '') pathname = '/index.html';
-  const full = normalize(join(root, pathname));
-  const rel = relative(root, full);
-  if (!rel || rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) return { status: 403 };
-  const mimeType = MIME_TYPES[extname(full).toLowerCase()];
-  if (!mimeType) return { status: 404 };
-  return { path: full, mimeType };
+  return resolveStaticPath(u.pathname, root);
 }

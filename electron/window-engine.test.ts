@@ -17,10 +17,10 @@ function start() {
     events.push({ event, data } as Event);
     for (const w of [...waiters]) w();
   });
-  const until = <T>(pick: (e: Event) => T | undefined, ms = 60_000): Promise<T> =>
+  const until = <T>(pick: (e: Event) => T | undefined, ms = 60_000, start = 0): Promise<T> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('timed out')), ms);
-      let from = 0;
+      let from = start;
       const check = () => {
         for (; from < events.length; from++) {
           const hit = pick(events[from]!);
@@ -34,7 +34,7 @@ function start() {
       waiters.add(check);
       check();
     });
-  const scored = (version: number) => until((e) => (e.event === 'scores' && e.data.version === version && e.data.done ? e.data : undefined));
+  const scored = (version: number, from = 0) => until((e) => (e.event === 'scores' && e.data.version === version && e.data.done ? e.data : undefined), 60_000, from);
   const status = (state: EngineStatus['state']) => until((e) => (e.event === 'status' && e.data.state === state ? e.data : undefined));
   return { engine, events, scored, status };
 }
@@ -68,12 +68,12 @@ test('the window gets scores; when the engine process is killed it sees the rest
     // The unchanged prefix scores exactly as before the crash (same model, same context).
     const prefix = before.slice(0, before.length - 1);
     assert.deepEqual(after.slice(0, prefix.length).map((t) => t.logprob), prefix.map((t) => t.logprob));
-    assert.equal(engine.host.restarts.length, 1);
+    assert.equal(engine.host.restarts, 1);
     assert.ok(events.slice(seen).some((e) => e.event === 'status' && e.data.state === 'restarting'));
     const result = await pending;
     assert.ok(result === undefined || /restarting|stopped/.test(String(result)), `update during the restart: ${String(result)}`);
 
-    const html = await engine.exportHtml({ title: 'Crash test', markdown: false });
+    const html = await engine.exportHtml({ title: 'Crash test' });
     assert.equal((html.match(/ data-i="/g) ?? []).length, after.length, 'one annotated span per token');
     assert.match(html, /<title>Crash test/);
   } finally {
@@ -98,11 +98,34 @@ test('switching the model re-scores the window\'s document and the export names 
     const rescored = () => events.slice(seen).some((e) => e.event === 'scores' && e.data.version === 1 && e.data.done);
     for (let i = 0; i < 1500 && !rescored(); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(rescored(), 'the document is scored again by the new model');
-    const html = await engine.exportHtml({ title: 'After the switch', markdown: false });
+    const html = await engine.exportHtml({ title: 'After the switch' });
     assert.match(html, /Switched model/);
     assert.equal(engine.tracker.complete(1)!.length, before.length);
   } finally {
     engine.close();
     rmSync(copy, { recursive: true, force: true });
+  }
+});
+
+test('a reloaded page counts its versions from 1 again and gets every token of its document', async () => {
+  const { engine, events, scored, status } = start();
+  try {
+    await status('ready');
+    const text = 'A page that reloads sends the same text again, and must see it colored.';
+    void engine.call('update', { version: 1, text });
+    void engine.call('update', { version: 2, text: text + ' More.' });
+    const first = (await scored(2)) as ScoreUpdate;
+    engine.newPage(); // what the preload's "a page loaded" message does
+    const seen = events.length;
+    void engine.call('update', { version: 1, text: text + ' More.' });
+    const again = (await scored(1, seen)) as ScoreUpdate;
+    const chunks = events.slice(seen).flatMap((e) => (e.event === 'scores' && e.data.version === 1 ? [e.data] : []));
+    assert.equal(chunks[0]!.firstChanged, 0, 'nothing is assumed kept from the previous page');
+    assert.equal(new Set(chunks.flatMap((c) => c.tokens.map((t) => t.start))).size, first.tokenCount, 'every token arrives');
+    assert.equal(again.tokenCount, first.tokenCount);
+    assert.deepEqual(engine.tracker.complete(1)!.map((t) => t.logprob), chunks.flatMap((c) => c.tokens).map((t) => t.logprob));
+    await assert.rejects(engine.call('update', { version: 1, text }), /version must be greater than the last one \(1\)/);
+  } finally {
+    engine.close();
   }
 });

@@ -6,13 +6,14 @@
 import { resolve } from 'node:path';
 import { BrowserWindow, dialog, nativeTheme } from 'electron';
 import type { EngineEvents } from '../common/api.ts';
+import { PendingCalls } from '../common/rpc.ts';
 import { CHANNELS, type ExportReply, type Notice, type ShellDocument, type ShellEvents, type ShellState, type ThemeState } from '../common/shell.ts';
-import { DocumentSession, type SessionInit } from './document-session.ts';
-import { atomicWriteFile, DocumentError, MARKDOWN_EXTENSIONS, TEXT_EXTENSIONS } from './files.ts';
+import { DocumentSession, type SessionInit } from '../node/document-session.ts';
+import { atomicWriteFile, DocumentError, MARKDOWN_EXTENSIONS, TEXT_EXTENSIONS } from '../node/files.ts';
 import { windowTitle } from './menu.ts';
-import type { RecoveryStore } from './recovery.ts';
+import type { RecoveryStore } from '../node/recovery.ts';
 import { APP_INDEX_URL } from './security.ts';
-import type { SettingsStore, WindowBounds } from './settings.ts';
+import type { SettingsStore, WindowBounds } from '../node/settings.ts';
 import { WindowEngine } from './window-engine.ts';
 import type { EngineHostOptions } from '../models/src/engine-host.ts';
 
@@ -44,9 +45,9 @@ export class DocumentWindow {
   readonly webContentsId: number;
   session!: DocumentSession;
   readonly engine: WindowEngine;
-  private nextRequestId = 1;
-  private readonly contentRequests = new Map<number, (text: string) => void>();
-  private readonly exportRequests = new Map<number, (reply: ExportReply) => void>();
+  /** Requests to the page waiting for its answer: `flush` (the text) and `export` (the HTML), apart so one can never answer the other. */
+  private readonly contentRequests = new PendingCalls();
+  private readonly exportRequests = new PendingCalls();
   private pageReady = false;
   private allowClose = false;
   private closing: Promise<boolean> | null = null;
@@ -98,8 +99,8 @@ export class DocumentWindow {
     wc.on('render-process-gone', (_e, details) => {
       // The page crashed or was killed: main still has the text up to the last autosave fetch.
       this.pageReady = false;
-      for (const resolveContent of this.contentRequests.values()) resolveContent(this.session.lastContent);
-      this.contentRequests.clear();
+      this.contentRequests.rejectAll('the editor page stopped');
+      this.exportRequests.rejectAll('the editor page stopped');
       if (details.reason !== 'clean-exit' && !this.win.isDestroyed()) {
         void this.session.autosave();
         this.notice({ level: 'warning', message: `the editor page stopped (${details.reason}) and was reloaded; your text was kept` });
@@ -169,35 +170,30 @@ export class DocumentWindow {
     this.send('notice', notice);
   }
 
+  /** Asks the page for something; settles with `fallback` when it does not answer in `ms` (or stopped). */
+  private ask<T>(requests: PendingCalls, ms: number, fallback: () => T, send: (requestId: number) => void): Promise<T> {
+    const { id, result } = requests.add<T>();
+    const timer = setTimeout(() => requests.settle({ id, error: 'timeout' }), ms);
+    send(id);
+    return result.then(
+      (value) => (clearTimeout(timer), value),
+      () => (clearTimeout(timer), fallback()),
+    );
+  }
+
+  /** The page's text now, or the newest copy main has when the page does not answer (hung, crashed). */
   private requestContent(): Promise<string> {
     if (!this.pageReady || this.win.isDestroyed()) return Promise.resolve(this.session.lastContent);
-    const requestId = this.nextRequestId++;
-    return new Promise((resolveContent) => {
-      const timer = setTimeout(() => {
-        this.contentRequests.delete(requestId);
-        resolveContent(this.session.lastContent);
-      }, CONTENT_TIMEOUT_MS);
-      this.contentRequests.set(requestId, (text) => {
-        clearTimeout(timer);
-        resolveContent(text);
-      });
-      this.send('flush', { requestId });
-    });
+    return this.ask<string>(this.contentRequests, CONTENT_TIMEOUT_MS, () => this.session.lastContent, (requestId) => this.send('flush', { requestId }));
   }
 
   /** The page answered a `flush`. */
   receiveContent(requestId: number, text: string): void {
-    const resolveContent = this.contentRequests.get(requestId);
-    if (!resolveContent) return;
-    this.contentRequests.delete(requestId);
-    resolveContent(text);
+    this.contentRequests.settle({ id: requestId, result: text });
   }
 
   receiveExport(requestId: number, reply: ExportReply): void {
-    const resolveExport = this.exportRequests.get(requestId);
-    if (!resolveExport) return;
-    this.exportRequests.delete(requestId);
-    resolveExport(reply);
+    this.exportRequests.settle({ id: requestId, result: reply });
   }
 
   private async showError(message: string): Promise<void> {
@@ -254,18 +250,7 @@ export class DocumentWindow {
 
   private requestExport(title: string): Promise<ExportReply> {
     if (!this.pageReady) return Promise.resolve({ unsupported: true });
-    const requestId = this.nextRequestId++;
-    return new Promise((resolveExport) => {
-      const timer = setTimeout(() => {
-        this.exportRequests.delete(requestId);
-        resolveExport({ error: 'the editor took too long to build the export' });
-      }, EXPORT_TIMEOUT_MS);
-      this.exportRequests.set(requestId, (reply) => {
-        clearTimeout(timer);
-        resolveExport(reply);
-      });
-      this.send('export', { requestId, title });
-    });
+    return this.ask<ExportReply>(this.exportRequests, EXPORT_TIMEOUT_MS, () => ({ error: 'the editor took too long to build the export' }), (requestId) => this.send('export', { requestId, title }));
   }
 
   /** File ▸ Export Annotated HTML…: the page builds it (it has the scores and the view); main writes it. */
@@ -284,7 +269,7 @@ export class DocumentWindow {
     try {
       const reply = await this.requestExport(title);
       if ('error' in reply) throw new Error(reply.error);
-      const html = 'html' in reply ? reply.html : await this.engine.exportHtml({ title, markdown: false });
+      const html = 'html' in reply ? reply.html : await this.engine.exportHtml({ title });
       await atomicWriteFile(filePath, html);
       this.notice({ level: 'info', message: `exported to ${filePath}` });
     } catch (e) {

@@ -1,5 +1,6 @@
 /** Small, strict argument parsing shared by the CLI commands: unknown options are errors. */
-import { readFileSync, statSync } from 'node:fs';
+import { MAX_DOCUMENT_BYTES } from '../../common/limits.ts';
+import { DocumentError, readDocument } from '../../node/files.ts';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {
@@ -53,34 +54,19 @@ export function intOption(args: ParsedArgs, name: string, fallback?: number): nu
   return Number(raw);
 }
 
-/** Largest text file the CLI and the app accept (documented in models/README.md). */
-export const MAX_TEXT_BYTES = 8 * 1024 * 1024;
-
 /**
- * Reads a UTF-8 text file or explains why not: missing, a folder, too large, binary (NUL bytes or
- * invalid UTF-8) or empty.
+ * Reads a text file the way the app opens it (node/files.ts: one reader, one decoding rule, one
+ * size limit) or explains why not in one line: missing, a folder, a FIFO or device, too large,
+ * binary, not UTF-8 / UTF-16 text, or empty.
  */
-export function readTextFile(path: string | undefined): string {
+export async function readTextFile(path: string | undefined): Promise<string> {
   if (!path) throw new CliError('missing FILE');
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new CliError(`${path} is a folder, not a text file`);
-    size = st.size;
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  if (size > MAX_TEXT_BYTES) throw new CliError(`${path} is ${(size / 1048576).toFixed(1)} MB; the limit is ${MAX_TEXT_BYTES / 1048576} MB`);
-  const bytes = readFileSync(path);
-  if (bytes.length === 0) throw new CliError(`${path} is empty`);
-  if (bytes.includes(0)) throw new CliError(`${path} looks like a binary file (it contains NUL bytes)`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new CliError(`${path} is not valid UTF-8 text`);
+    text = (await readDocument(path, MAX_DOCUMENT_BYTES, true)).text;
+  } catch (e) {
+    throw e instanceof DocumentError ? new CliError(e.message) : e;
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) throw new CliError(`${path} is empty`);
   return text;
 }

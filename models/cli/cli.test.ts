@@ -1,11 +1,12 @@
 // The CLI as scripts use it: its stdout goes to a pipe read by another process.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TokenScore } from '../../common/api.ts';
+import { scoreProgress } from './progress.ts';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -44,4 +45,46 @@ test('an unknown command or a missing file is one line on stderr and a non-zero 
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^likely: .+\n$/);
   }
+});
+
+test('files the app refuses are refused the same way, at once: a FIFO (it used to block forever), a folder, binary data; UTF-16 with a BOM is text', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'likely-cli-files-'));
+  try {
+    const fifo = join(dir, 'pipe.txt');
+    execFileSync('mkfifo', [fifo]);
+    const binary = join(dir, 'image.png');
+    writeFileSync(binary, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d]));
+    for (const [path, message] of [
+      [fifo, /pipe\.txt is a named pipe \(FIFO\), not a text file/],
+      [dir, /is a folder, not a text file/],
+      [binary, /image\.png is not a text file \(it contains binary data\)/],
+    ] as const) {
+      const r = await cli(['score', path, '--json']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^likely: .+\n$/);
+      assert.match(r.stderr, message);
+    }
+    // Windows Notepad's "Unicode": the app opens it, and so does the CLI (it said "binary (NUL bytes)").
+    const utf16 = join(dir, 'notepad.txt');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Hello there, world.', 'utf16le')]));
+    const r = await cli(['score', utf16, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { tokens: TokenScore[] }).tokens.map((t) => t.text).join(''), 'Hello there, world.');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('progress goes to a terminal only, with tokens, rate and time left, and clears itself at the end', () => {
+  assert.equal(scoreProgress({ isTTY: false, write: () => true }), undefined, 'a pipe or a file gets no progress');
+  const out: string[] = [];
+  let t = 0;
+  const progress = scoreProgress({ isTTY: true, write: (s: string) => out.push(s) }, () => t)!;
+  t = 10_000;
+  progress(20_000, 100_000);
+  t = 10_100;
+  progress(21_000, 100_000); // within 200 ms of the last line: not redrawn
+  t = 20_000;
+  progress(100_000, 100_000);
+  assert.deepEqual(out, ['\r\x1b[Kscored 20,000 of 100,000 tokens · 2,000 tokens/s · 0:40 left', '\r\x1b[K']);
 });

@@ -15,6 +15,7 @@ import { renderAnnotatedHtml } from '../../common/export-html.ts';
 import { markdownBlocks } from '../../common/markdown-blocks.ts';
 import { CliError, parseArgs, readTextFile } from './args.ts';
 import { loadEngine } from './engine.ts';
+import { scoreProgress } from './progress.ts';
 
 const MODES: ColorMode[] = ['logprob', 'rank', 'entropy'];
 const MARKDOWN = new Set(['.md', '.markdown', '.mdown', '.mkd']);
@@ -51,12 +52,12 @@ export async function run(argv: string[]): Promise<void> {
   if (!MODES.includes(mode)) throw new CliError(`--mode must be logprob, rank or entropy, got "${mode}"`);
   if (!args.values.html) throw new CliError('missing --html OUT');
   const out = checkWritable(args.values.html, file);
-  const text = readTextFile(file);
+  const text = await readTextFile(file);
 
   const engine = await loadEngine(args);
   let html: string;
   try {
-    const scored = await engine.score(text, { topK: 5 });
+    const scored = await engine.score(text, { topK: 5, onProgress: scoreProgress() });
     html = renderAnnotatedHtml({
       text,
       tokens: scored.tokens,

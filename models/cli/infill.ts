@@ -6,7 +6,7 @@ import { loadEngine } from './engine.ts';
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, { values: ['from', 'to', 'k', 'model', 'device'], flags: ['json', 'prefix-only'] });
   if (args.positional.length !== 1) throw new CliError(args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE');
-  const text = readTextFile(args.positional[0]);
+  const text = await readTextFile(args.positional[0]);
   const from = intOption(args, 'from');
   const to = intOption(args, 'to');
   const k = intOption(args, 'k', 10);

@@ -2,13 +2,14 @@
 import { Engine } from '../src/engine.ts';
 import { loadEngine } from './engine.ts';
 import { parseArgs, readTextFile, CliError } from './args.ts';
+import { scoreProgress } from './progress.ts';
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, { values: ['model', 'device'], flags: ['json'] });
   if (args.positional.length !== 1) throw new CliError(args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE');
-  const text = readTextFile(args.positional[0]);
+  const text = await readTextFile(args.positional[0]);
   const engine: Engine = await loadEngine(args);
-  const { model, perplexity, tokens } = await engine.score(text);
+  const { model, perplexity, tokens } = await engine.score(text, { onProgress: scoreProgress() });
   await engine.dispose();
   if (args.flags.has('json')) {
     process.stdout.write(JSON.stringify({ model: model.name, device: model.device, perplexity, tokens }) + '\n');

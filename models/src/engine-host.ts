@@ -13,7 +13,8 @@
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EngineClient, EngineEvents, EngineStatus, MethodName, ModelInfo, ParamsOf, ResultOf, WireMessage } from '../../common/api.ts';
+import { validateEngineCall, type EngineClient, type EngineEvents, type EngineStatus, type MethodName, type ModelInfo, type ParamsOf, type ResultOf, type ScoreUpdate } from '../../common/api.ts';
+import { CallError, Listeners, PendingCalls, receive, type WireMessage } from '../../common/rpc.ts';
 import type { DeviceChoice } from './ort.ts';
 
 export interface EngineProcessLike {
@@ -86,22 +87,32 @@ export function forkSpawn(env?: NodeJS.ProcessEnv): SpawnFn {
   };
 }
 
-type Listener = (data: unknown) => void;
 type LoadOutcome = { ok: true; model: ModelInfo } | { ok: false; message: string };
 /** How long a replaced process may take to exit before the new one starts anyway. */
 const EXIT_WAIT_MS = 5_000;
 
 export class EngineHost implements EngineClient {
   private proc: EngineProcessLike | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly listeners = new Map<keyof EngineEvents, Set<Listener>>();
+  private readonly pending = new PendingCalls();
+  private readonly listeners = new Listeners<EngineEvents>();
   private lastDocument: { version: number; text: string } | null = null;
+  /**
+   * Updates go to the process one at a time: while one is unanswered (the engine's event loop is
+   * blocked in a model run), a newer one waits here and replaces any older one waiting, which
+   * resolves as superseded. Without this every keystroke of a flood sat in the pipe's write queue
+   * (native memory: ~17 MB per 1,000 updates of an 18 KB text that the process never gave back).
+   */
+  private updateInFlight = false;
+  private queuedUpdate: { params: Record<string, unknown>; settle: (result: Promise<unknown>) => void } | null = null;
+  /** Versions handed to sessions (each page's versions map onto these). */
+  private lastVersion = 0;
   private closed = false;
+  /** Crash times in the last minute (for the backoff). */
   private crashes: number[] = [];
   /** The most recent status, for callers that connect later. */
   status: EngineStatus = { state: 'loading' };
-  readonly restarts: number[] = [];
+  /** Restarts after a crash so far (a switch is not one). */
+  restarts = 0;
   /** What the running (or starting) process loads. */
   private model: EngineModelOptions;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
@@ -132,29 +143,8 @@ export class EngineHost implements EngineClient {
     proc.on('message', (raw) => {
       if (this.proc !== proc) return;
       const msg = raw as WireMessage;
-      if (msg.kind === 'result') {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.error !== undefined) p.reject(new Error(msg.error));
-        else p.resolve(msg.result);
-      } else if (msg.kind === 'event') {
-        let data = msg.data;
-        if (msg.event === 'status') {
-          let status = data as EngineStatus;
-          if (status.state === 'ready' && this.fallbackNote) {
-            status = { ...status, message: this.fallbackNote };
-            this.fallbackNote = null;
-          }
-          this.status = data = status;
-          const waiter = this.loadWaiter;
-          if (waiter?.proc === proc && (status.state === 'ready' || status.state === 'error')) {
-            this.loadWaiter = null;
-            waiter.resolve(status.state === 'ready' && status.model ? { ok: true, model: status.model } : { ok: false, message: status.message ?? 'the model did not load' });
-          }
-        }
-        for (const l of this.listeners.get(msg.event) ?? []) l(data);
-      }
+      if (msg?.kind === 'event' && msg.event === 'status') this.onStatus(proc, msg.data as EngineStatus);
+      else receive(msg, this.pending, this.listeners);
     });
     proc.on('exit', (code) => {
       if (this.proc !== proc) return;
@@ -177,7 +167,7 @@ export class EngineHost implements EngineClient {
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;
         if (this.closed) return;
-        this.restarts.push(Date.now());
+        this.restarts++;
         this.start();
         this.resendDocument();
       }, delay);
@@ -185,13 +175,31 @@ export class EngineHost implements EngineClient {
     return proc;
   }
 
+  private onStatus(proc: EngineProcessLike, reported: EngineStatus): void {
+    let status = reported;
+    if (status.state === 'ready' && this.fallbackNote) {
+      status = { ...status, message: this.fallbackNote };
+      this.fallbackNote = null;
+    }
+    this.status = status;
+    const waiter = this.loadWaiter;
+    if (waiter?.proc === proc && (status.state === 'ready' || status.state === 'error')) {
+      this.loadWaiter = null;
+      waiter.resolve(status.state === 'ready' && status.model ? { ok: true, model: status.model } : { ok: false, message: status.message ?? 'the model did not load' });
+    }
+    this.listeners.emit('status', status);
+  }
+
   private rejectPending(message: string): void {
-    for (const p of this.pending.values()) p.reject(new Error(message));
-    this.pending.clear();
+    this.pending.rejectAll(message);
+    this.updateInFlight = false;
+    const queued = this.queuedUpdate;
+    this.queuedUpdate = null;
+    queued?.settle(Promise.reject(new Error(message)));
   }
 
   private resendDocument(): void {
-    if (this.lastDocument) this.send('update', this.lastDocument).catch(() => {});
+    if (this.lastDocument) this.sendUpdate(this.lastDocument).catch(() => {});
   }
 
   /**
@@ -259,28 +267,63 @@ export class EngineHost implements EngineClient {
 
   private setStatus(status: EngineStatus): void {
     this.status = status;
-    for (const l of this.listeners.get('status') ?? []) l(status);
+    this.listeners.emit('status', status);
   }
 
   private send(method: MethodName, params: unknown): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (!this.proc) return reject(new Error(this.closed ? 'the engine is closed' : 'the engine is restarting'));
-      const id = this.nextId++;
-      this.pending.set(id, { resolve, reject });
-      this.proc.postMessage({ kind: 'call', id, method, params } satisfies WireMessage);
-    });
+    if (!this.proc) return Promise.reject(new Error(this.closed ? 'the engine is closed' : 'the engine is restarting'));
+    const { id, result } = this.pending.add();
+    this.proc.postMessage({ kind: 'call', id, method, params } satisfies WireMessage);
+    return result;
   }
 
+  /** Sends an update now, or queues it behind the one in flight (replacing an older queued one). */
+  private sendUpdate(params: Record<string, unknown>): Promise<unknown> {
+    if (!this.proc) return this.send('update', params);
+    if (this.updateInFlight) {
+      this.queuedUpdate?.settle(Promise.resolve(undefined)); // superseded before it was sent
+      return new Promise((resolve) => (this.queuedUpdate = { params, settle: resolve }));
+    }
+    this.updateInFlight = true;
+    const sent = this.send('update', params);
+    const next = () => {
+      this.updateInFlight = false;
+      const queued = this.queuedUpdate;
+      this.queuedUpdate = null;
+      if (queued) queued.settle(this.sendUpdate(queued.params));
+    };
+    sent.then(next, next);
+    return sent;
+  }
+
+  /**
+   * A call as it comes from a trusted caller (a session, a test). Checked like every transport's
+   * calls; an update goes through the one-at-a-time queue and is remembered for a restart.
+   */
   call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-    if (method === 'update') this.lastDocument = params as ParamsOf<'update'>;
-    return this.send(method, params) as Promise<ResultOf<M>>;
+    try {
+      validateEngineCall(method, params);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (method !== 'update') return this.send(method, params) as Promise<ResultOf<M>>;
+    const p = params as ParamsOf<'update'>;
+    this.lastDocument = { version: p.version, text: p.text };
+    this.lastVersion = Math.max(this.lastVersion, p.version);
+    return this.sendUpdate(p) as Promise<ResultOf<M>>;
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as Listener);
-    return () => set.delete(listener as Listener);
+    return this.listeners.on(event, listener);
+  }
+
+  /**
+   * A client for one page (a WebSocket connection, a window's page load) with versions of its own:
+   * the page counts from 1 whatever other pages sent before, its first update is scored from the
+   * first token (the page has no scores yet), and it sees only its own versions' scores.
+   */
+  session(): EngineSession {
+    return new EngineSession(this, () => ++this.lastVersion);
   }
 
   /** Kills the engine process (tests and "restart engine" in the app); it comes back by itself. */
@@ -304,4 +347,70 @@ function describeOptions(o: EngineModelOptions): string {
   const model = o.modelDir ? `the model in ${o.modelDir}` : 'the embedded model';
   const on = o.device === 'cpu' ? ' on the CPU' : o.device === 'gpu' ? ' on the GPU' : '';
   return `${model}${o.precision ? ` (${o.precision})` : ''}${on}`;
+}
+
+/** How many of a page's recent versions a session can still map (calls name the newest ones). */
+const SESSION_VERSIONS = 64;
+
+/**
+ * One page's view of an EngineHost. Page versions must be safe integers that increase; each update
+ * gets the next engine version, and calls and events are mapped between the two, so no page can
+ * push the engine's versions out of reach of another (a version of 2^53 - 1 from one tab used to
+ * wedge every later one).
+ */
+export class EngineSession implements EngineClient {
+  /** [page version, engine version] of recent updates, oldest first. */
+  private readonly versions: [number, number][] = [];
+  private readonly offs: (() => void)[] = [];
+  private readonly listeners = new Listeners<EngineEvents>();
+  private closed = false;
+
+  constructor(
+    private readonly host: EngineHost,
+    private readonly nextVersion: () => number,
+  ) {
+    this.offs.push(
+      host.on('status', (s) => this.listeners.emit('status', s)),
+      host.on('scores', (u) => {
+        const page = this.versions.find(([, engine]) => engine === u.version)?.[0];
+        if (page !== undefined) this.listeners.emit('scores', { ...u, version: page } satisfies ScoreUpdate);
+      }),
+    );
+  }
+
+  get status(): EngineStatus {
+    return this.host.status;
+  }
+
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    try {
+      if (this.closed) throw new Error('this page was disconnected from the engine');
+      const call = validateEngineCall(method, params);
+      if (!('version' in call.params)) return this.host.call(method, params);
+      const version = call.params.version as number;
+      const last = this.versions.at(-1)?.[0];
+      if (method === 'update') {
+        if (last !== undefined && version <= last) throw new CallError(`invalid parameters for update: version must be greater than the last one (${last})`);
+        const engine = this.nextVersion();
+        this.versions.push([version, engine]);
+        if (this.versions.length > SESSION_VERSIONS) this.versions.shift();
+        return this.host.call('update', { version: engine, text: call.params.text as string, fresh: last === undefined }) as Promise<ResultOf<M>>;
+      }
+      const engine = this.versions.find(([page]) => page === version)?.[1];
+      if (engine === undefined) throw new CallError(`version ${version} is not a recent version of this page's document`);
+      return this.host.call(method, { ...call.params, version: engine } as ParamsOf<M>);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void {
+    return this.listeners.on(event, listener);
+  }
+
+  /** Stops forwarding events; later calls fail. */
+  close(): void {
+    this.closed = true;
+    for (const off of this.offs.splice(0)) off();
+  }
 }

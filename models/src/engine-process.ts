@@ -1,10 +1,12 @@
 /**
  * Entry point of the engine's own process (node child_process.fork or Electron utilityProcess):
  * onnxruntime blocks the event loop during a run and a native crash must not take the app down.
- * Speaks WireMessage (common/api.ts) with its parent.
+ * Speaks WireMessage (common/rpc.ts) with its parent and checks every call with validateEngineCall,
+ * like every other transport.
  *   args: [--model DIR] [--device auto|gpu|cpu] [--precision fp32|fp16|int8]
  */
-import type { EngineMethods, MethodName, WireMessage } from '../../common/api.ts';
+import { validateEngineCall, type EngineMethods, type MethodName } from '../../common/api.ts';
+import type { WireMessage } from '../../common/rpc.ts';
 import { Engine } from './engine.ts';
 import type { Precision } from './model-folder.ts';
 import type { DeviceChoice } from './ort.ts';
@@ -48,7 +50,7 @@ async function main() {
   );
 
   const handlers: { [M in MethodName]: (e: Engine, p: Parameters<EngineMethods[M]>[0]) => unknown } = {
-    update: (e, p) => e.update(p.version, p.text),
+    update: (e, p) => e.update(p.version, p.text, p.fresh === true),
     topK: (e, p) => e.topK(p.version, p.index, p.k),
     predictions: (e, p) => e.predictions(p.version, p.from, p.to, p.k),
     infill: (e, p) => e.infill(p),
@@ -56,36 +58,19 @@ async function main() {
     modelInfo: (e) => e.info,
   };
 
-  const isInt = (v: unknown) => Number.isSafeInteger(v);
-  const valid: Record<MethodName, (p: Record<string, unknown>) => boolean> = {
-    update: (p) => Number.isFinite(p.version) && typeof p.text === 'string',
-    topK: (p) => isInt(p.version) && isInt(p.index) && isInt(p.k),
-    predictions: (p) => isInt(p.version) && isInt(p.from) && isInt(p.to) && isInt(p.k),
-    infill: (p) => isInt(p.version) && isInt(p.start) && isInt(p.end),
-    suggestSpan: (p) => isInt(p.version) && isInt(p.index),
-    modelInfo: () => true,
-  };
-
   onMessage(async (raw) => {
     const msg = raw as WireMessage;
     if (msg?.kind !== 'call') return;
     try {
+      const call = validateEngineCall(msg.method, msg.params);
       await loading;
       if (!engine) throw new Error(`no model: ${loadError}`);
-      const handler = (handlers as Record<string, Handler>)[msg.method];
-      if (!handler) throw new Error(`unknown method ${String(msg.method)}`);
-      const params = (msg.params ?? {}) as Record<string, unknown>;
-      if (typeof params !== 'object' || !valid[msg.method](params)) throw new Error(`invalid parameters for ${msg.method}`);
-      const result = await handler(engine, msg.params);
+      const result = await (handlers[call.method] as Handler)(engine, call.params);
       send({ kind: 'result', id: msg.id, result });
     } catch (e) {
       send({ kind: 'result', id: msg.id, error: (e as Error).message });
     }
   });
-  if (process.env.LIKELY_ENGINE_CRASH_AFTER_MS) {
-    // Test hook: simulate a native crash.
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), Number(process.env.LIKELY_ENGINE_CRASH_AFTER_MS));
-  }
 }
 
 void main();

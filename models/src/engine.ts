@@ -152,11 +152,15 @@ export class Engine {
     for (const l of this.listeners[event]) l(data);
   }
 
-  /** Schedules scoring of a new version; an older or equal version than the newest seen is ignored. */
-  update(version: number, text: string): void {
+  /**
+   * Schedules scoring of a new version; an older or equal version than the newest seen is ignored.
+   * `fresh`: the caller has no scores of earlier versions (a new page), so none are kept.
+   */
+  update(version: number, text: string, fresh = false): void {
     if (!(version > this.latestVersion)) return;
     if (typeof text !== 'string') throw new TypeError('text must be a string');
     this.latestVersion = version;
+    if (fresh) this.doc = null;
     this.pending = { version, text };
     if (!this.running) this.running = this.drain();
   }
@@ -358,9 +362,12 @@ export class Engine {
   }
 
   /** Scores a whole text at once, independent of the live document (for the CLI and export). */
-  async score(text: string, opts: { topK?: number } = {}): Promise<{ model: ModelInfo; perplexity: number; tokens: TokenScore[]; predictions?: Prediction[][]; doc: DocScores }> {
+  async score(
+    text: string,
+    opts: { topK?: number; onProgress?: (scored: number, total: number) => void } = {},
+  ): Promise<{ model: ModelInfo; perplexity: number; tokens: TokenScore[]; predictions?: Prediction[][]; doc: DocScores }> {
     const doc = new DocScores(-1, text, this.model.tokenizer.encode(text));
-    await this.scoreFrom(doc, 0, () => false, () => {});
+    await this.scoreFrom(doc, 0, () => false, (_from, to) => opts.onProgress?.(to, doc.length));
     const tokens = doc.tokens();
     const result = { model: this.info, perplexity: perplexity(doc.logprob), tokens, doc };
     if (!opts.topK) return result;

@@ -13,6 +13,7 @@ import { EditorView } from 'prosemirror-view';
 import { perplexity, type EngineClient, type EngineStatus, type InfillResult, type ModelInfo, type Prediction, type ScoreUpdate } from '../../common/api.ts';
 import { meanStdRange, type ColorMode, type Range } from '../../common/colors.ts';
 import { renderAnnotatedHtml, type AnnotatedHtmlInput } from '../../common/export-html.ts';
+import { humanSize, MAX_DOCUMENT_BYTES } from '../../common/limits.ts';
 import type { DocumentFormat, Notice } from '../../common/shell.ts';
 import { countWords, logprobHistogram, paragraphPerplexities, rankBucketCounts, type BucketCount, type HistogramBin, type ParagraphStat } from '../../common/stats.ts';
 import type { EditorHandle } from './editor-handle.ts';
@@ -649,11 +650,15 @@ export class LikelyEditor {
     const s = this.scores();
     if (s && allFresh(s)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('scoring did not finish in time')), timeoutMs);
-      this.doneWaiters.push(() => {
+      const waiter = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.doneWaiters = this.doneWaiters.filter((w) => w !== waiter); // a timed-out wait leaves nothing behind
+        reject(new Error('scoring did not finish in time'));
+      }, timeoutMs);
+      this.doneWaiters.push(waiter);
     });
   }
 
@@ -697,8 +702,8 @@ export class LikelyEditor {
 
   /** Web mode: opens a local file (.md as Markdown, anything else as plain text). */
   async openFile(file: File): Promise<void> {
-    if (file.size > 8 * 1024 * 1024) {
-      this.showNotice({ level: 'error', message: `${file.name} is larger than 8 MB; not opened.` });
+    if (file.size > MAX_DOCUMENT_BYTES) {
+      this.showNotice({ level: 'error', message: `${file.name} is ${humanSize(file.size)}; Likely opens text files up to ${humanSize(MAX_DOCUMENT_BYTES)}; not opened.` });
       return;
     }
     const bytes = new Uint8Array(await file.arrayBuffer());

@@ -7,6 +7,7 @@
  */
 import type { EngineClient, EngineEvents, EngineStatus, MethodName, ParamsOf, ResultOf } from '../../common/api.ts';
 import type { AppModelsEvents, ModelsClient, ModelsMethodName, ModelsParamsOf, ModelsResultOf } from '../../common/models-api.ts';
+import { Listeners, PendingCalls, receive, type WireMessage } from '../../common/rpc.ts';
 
 declare global {
   interface Window {
@@ -15,34 +16,23 @@ declare global {
   }
 }
 
-/** A call as it goes over the socket: an engine method or a models method. */
-interface OutgoingCall {
-  kind: 'call';
-  id: number;
-  method: MethodName | ModelsMethodName;
-  params: unknown;
-}
-
-type IncomingMessage = { kind: 'result'; id: number; result?: unknown; error?: string } | { kind: 'event'; event: string; data: unknown };
+type OutgoingCall = Extract<WireMessage, { kind: 'call' }>;
 
 /** Close code the server uses when another tab took over the engine. */
 export const CLOSE_REPLACED = 4000;
 const MAX_BACKOFF_MS = 5000;
 
-type Listener = (data: unknown) => void;
-
 /** EngineClient over a WebSocket speaking WireMessage; reconnects after a lost connection. */
 export class WebSocketEngineClient implements EngineClient {
   private socket: WebSocket | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly pending = new PendingCalls();
+  private readonly listeners = new Listeners<EngineEvents & AppModelsEvents>();
   /** Calls made while connecting; updates are coalesced to the newest. */
   private queue: OutgoingCall[] = [];
   /** The models API over the same socket (the server routes by method name). */
   readonly models: ModelsClient = {
     call: <M extends ModelsMethodName>(method: M, params: ModelsParamsOf<M>) => this.request(method, params) as Promise<ModelsResultOf<M>>,
-    on: <E extends keyof AppModelsEvents>(event: E, listener: (data: AppModelsEvents[E]) => void) => this.listen(event, listener as Listener),
+    on: (event, listener) => this.listeners.on(event, listener),
   };
   private backoff = 250;
   private stopped = false;
@@ -61,25 +51,16 @@ export class WebSocketEngineClient implements EngineClient {
       for (const msg of queued) socket.send(JSON.stringify(msg));
     };
     socket.onmessage = (e) => {
-      let msg: IncomingMessage;
       try {
-        msg = JSON.parse(String(e.data)) as IncomingMessage;
+        receive(JSON.parse(String(e.data)), this.pending, this.listeners);
       } catch {
-        return;
+        // Not JSON: not from our server.
       }
-      if (msg.kind === 'result') {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.error !== undefined) p.reject(new Error(msg.error));
-        else p.resolve(msg.result);
-      } else if (msg.kind === 'event') this.emit(msg.event, msg.data);
     };
     socket.onclose = (e) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      for (const p of this.pending.values()) p.reject(new Error('lost the connection to the engine'));
-      this.pending.clear();
+      this.pending.rejectAll('lost the connection to the engine');
       if (this.stopped) return;
       if (e.code === CLOSE_REPLACED) {
         this.stopped = true;
@@ -93,11 +74,7 @@ export class WebSocketEngineClient implements EngineClient {
   }
 
   private emitStatus(status: EngineStatus): void {
-    this.emit('status', status);
-  }
-
-  private emit(event: string, data: unknown): void {
-    for (const l of this.listeners.get(event) ?? []) l(data);
+    this.listeners.emit('status', status);
   }
 
   call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
@@ -106,37 +83,21 @@ export class WebSocketEngineClient implements EngineClient {
 
   private request(method: MethodName | ModelsMethodName, params: unknown): Promise<unknown> {
     if (this.stopped) return Promise.reject(new Error('disconnected from the engine'));
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve, reject });
-      const msg: OutgoingCall = { kind: 'call', id, method, params };
-      if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
-      else {
-        if (method === 'update') {
-          // Only the newest text matters; older queued updates resolve as superseded.
-          this.queue = this.queue.filter((m) => {
-            if (m.method === 'update') {
-              this.pending.get(m.id)?.resolve(undefined);
-              this.pending.delete(m.id);
-              return false;
-            }
-            return true;
-          });
-        }
-        this.queue.push(msg);
+    const { id, result } = this.pending.add();
+    const msg: OutgoingCall = { kind: 'call', id, method, params };
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+    else {
+      if (method === 'update') {
+        // Only the newest text matters; older queued updates resolve as superseded.
+        this.queue = this.queue.filter((m) => m.method !== 'update' || !this.pending.settle({ id: m.id }));
       }
-    });
+      this.queue.push(msg);
+    }
+    return result;
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void {
-    return this.listen(event, listener as Listener);
-  }
-
-  private listen(event: string, listener: Listener): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return () => void set.delete(listener);
+    return this.listeners.on(event, listener);
   }
 
   close(): void {

@@ -8,13 +8,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { EngineStatus, ScoreUpdate } from '../common/api.ts';
-import { validateModelsCall, type AppModelsEvents, type DownloadProgress, type ModelsState } from '../common/models-api.ts';
-import { LocalHub } from '../models/testing/local-hub.ts';
-import type { RegistryModel } from '../models/manager/registry.ts';
-import { EngineHost } from '../models/src/engine-host.ts';
-import { nextEvent } from '../models/src/host-events.ts';
-import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
+import type { EngineStatus, ScoreUpdate } from '../../common/api.ts';
+import { validateModelsCall, type AppModelsEvents, type DownloadProgress, type ModelsState } from '../../common/models-api.ts';
+import { LocalHub } from '../testing/local-hub.ts';
+import type { RegistryModel } from '../manager/registry.ts';
+import { EngineHost } from '../src/engine-host.ts';
+import { nextEvent } from '../testing/host-events.ts';
+import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { initialChoice, ModelsService, type ModelsChoice } from './models-service.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'likely-models-service-'));

@@ -2,11 +2,11 @@
  * Local web mode (`npm run serve`): one Node process that serves the built renderer
  * (renderer/dist) and the engine API over a WebSocket, for machines where Electron cannot run.
  *
- *   tsx electron/web/serve.ts [--port N] [--model DIR] [--device auto|gpu|cpu] [--models-dir DIR] [--registry FILE]
+ *   tsx server/serve.ts [--port N] [--model DIR] [--device auto|gpu|cpu] [--models-dir DIR] [--registry FILE]
  *   (or env LIKELY_PORT; --port 0 picks a free port)
  *
  * Models (the Models panel): the same WebSocket carries the models API (common/models-api.ts,
- * electron/models-service.ts): list, download with progress, pause, import a folder by path,
+ * models/service/models-service.ts): list, download with progress, pause, import a folder by path,
  * remove, switch the model or the device (the open document is re-scored). Models live in
  * --models-dir, else LIKELY_MODELS_DIR, else the platform's data folder (as for `likely models`);
  * the hub is HF_ENDPOINT; --registry replaces models/registry.json (mirrors, tests). The model
@@ -18,62 +18,44 @@
  * so no other site open in the browser can drive the engine; a strict CSP and no remote resources.
  *
  * The engine runs in its own process (EngineHost, restarted on a crash). One tab at a time owns it:
- * a new connection (another tab, or a reload) takes over and the old one is told why. Versions
- * are per connection: the server offsets them so a new page's version 1 is newer than anything the
- * engine saw before, and maps them back in the events it forwards.
+ * a new connection (another tab, or a reload) takes over and the old one is told why. Each
+ * connection is an engine session (EngineHost.session()): its versions are its own, its first
+ * update is scored from the first token, and every call is checked with the same validator as IPC.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EngineClient, EngineEvents, EngineStatus, MethodName, ModelInfo, ScoreUpdate, WireMessage } from '../../common/api.ts';
-import { DEVICE_CHOICES, MODELS_METHODS, validateModelsCall, type AppModelsEvents, type DeviceChoice } from '../../common/models-api.ts';
-import { CliError, parseArgs } from '../../models/cli/args.ts';
-import { defaultModelsDir } from '../../models/manager/manager.ts';
-import { loadRegistry } from '../../models/manager/registry.ts';
-import { EngineHost, type ModelSwitch } from '../../models/src/engine-host.ts';
-import { atomicWriteFile } from '../files.ts';
-import { ModelsService, type ModelsChoice } from '../models-service.ts';
+import { MAX_UPDATE_CHARS } from '../common/limits.ts';
+import { DEVICE_CHOICES, MODELS_METHODS, validateModelsCall, type DeviceChoice } from '../common/models-api.ts';
+import type { WireMessage } from '../common/rpc.ts';
+import { CliError, parseArgs } from '../models/cli/args.ts';
+import { defaultModelsDir } from '../models/manager/manager.ts';
+import { loadRegistry } from '../models/manager/registry.ts';
+import { ModelsService, type ModelsChoice } from '../models/service/models-service.ts';
+import { EngineHost, type EngineSession } from '../models/src/engine-host.ts';
+import { atomicWriteFile } from '../node/files.ts';
+import { contentSecurityPolicy, resolveStaticPath } from '../node/static-files.ts';
 
 export const DEFAULT_PORT = 7345;
-export const DIST_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../renderer/dist');
+export const DIST_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../renderer/dist');
 const HOST = '127.0.0.1';
 /** Close code for a page whose engine connection another page took over (renderer/lib/engine-client.ts). */
 const CLOSE_REPLACED = 4000;
-/** Largest message a page may send: an 8 MB text as JSON, with room for escapes. */
-const MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
-const METHODS: ReadonlySet<string> = new Set<MethodName>(['update', 'topK', 'predictions', 'suggestSpan', 'infill', 'modelInfo']);
+/** Largest message a page may send: the largest update (common/limits.ts) as JSON, with room for escapes. */
+const MAX_MESSAGE_BYTES = 6 * MAX_UPDATE_CHARS + 1024;
 const MODELS: ReadonlySet<string> = new Set<string>(MODELS_METHODS);
 /** The page's model and device choice, kept in the models folder (web mode has no other place of its own). */
 export const WEB_SETTINGS_FILE = '.likely-web-settings.json';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-export interface EngineLike extends EngineClient {
-  status: EngineStatus;
-  close(): void;
-  /** Present on engines that can change model or device at runtime (EngineHost). */
-  switchModel?(change: ModelSwitch): Promise<ModelInfo>;
-}
 
 export interface WebServerOptions {
   port?: number;
   distDir?: string;
   /** The engine to serve; default: an EngineHost with the chosen model and device. */
-  engine?: EngineLike;
+  engine?: EngineHost;
   /** A model folder to run (instead of the saved choice or the embedded model). */
   modelDir?: string;
   device?: DeviceChoice;
@@ -88,7 +70,7 @@ export interface WebServerOptions {
 export interface WebServer {
   url: string;
   port: number;
-  engine: EngineLike;
+  engine: EngineHost;
   models: ModelsService;
   close(): Promise<void>;
 }
@@ -106,24 +88,9 @@ function readWebSettings(path: string): { modelId?: string; device?: DeviceChoic
   }
 }
 
-export function contentSecurityPolicy(port: number): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    `connect-src 'self' ws://${HOST}:${port}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
 function securityHeaders(port: number): Record<string, string> {
   return {
-    'Content-Security-Policy': contentSecurityPolicy(port),
+    'Content-Security-Policy': contentSecurityPolicy([`ws://${HOST}:${port}`]),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'X-Frame-Options': 'DENY',
@@ -146,34 +113,31 @@ function serveFile(req: IncomingMessage, res: ServerResponse, distDir: string, p
   const headers = securityHeaders(port);
   if (!allowedHosts(port).has(String(req.headers.host ?? '').toLowerCase())) return plain(res, 421, 'Misdirected request', headers);
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'Method not allowed', { ...headers, Allow: 'GET, HEAD' });
-  let path: string;
+  let pathname: string;
   try {
-    path = decodeURIComponent(new URL(req.url ?? '/', `http://${HOST}`).pathname);
+    pathname = new URL(req.url ?? '/', `http://${HOST}`).pathname;
   } catch {
     return plain(res, 400, 'Bad request', headers);
   }
-  if (path.includes('\0')) return plain(res, 400, 'Bad request', headers);
-  if (path.endsWith('/')) path += 'index.html';
-  const file = normalize(join(distDir, path));
-  if (file !== distDir && !file.startsWith(distDir + sep)) return plain(res, 403, 'Forbidden', headers);
   if (!existsSync(join(distDir, 'index.html'))) return plain(res, 503, 'The renderer is not built: run `npm run build:renderer` (npm run serve does).', headers);
+  const target = resolveStaticPath(pathname, distDir);
+  if ('status' in target) return plain(res, target.status, target.status === 403 ? 'Forbidden' : 'Not found', headers);
   let size: number;
   try {
-    const st = statSync(file);
+    const st = statSync(target.path);
     if (!st.isFile()) return plain(res, 404, 'Not found', headers);
     size = st.size;
   } catch {
     return plain(res, 404, 'Not found', headers);
   }
-  const immutable = path.startsWith('/assets/');
   res.writeHead(200, {
     ...headers,
-    'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Type': target.mimeType,
     'Content-Length': String(size),
-    'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    'Cache-Control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  createReadStream(target.path).on('error', () => res.destroy()).pipe(res);
 }
 
 function reject(socket: Duplex, status: number, reason: string): void {
@@ -182,18 +146,16 @@ function reject(socket: Duplex, status: number, reason: string): void {
 
 interface Connection {
   ws: WebSocket;
-  /** Engine version = page version + base. */
-  base: number;
+  /** This page's view of the engine: its own versions, validated calls. */
+  session: EngineSession;
 }
 
-type Call = { kind: 'call'; id: number; method: string; params: unknown };
+type Call = Extract<WireMessage, { kind: 'call' }>;
 
 function isCall(msg: unknown): msg is Call {
   const m = msg as Record<string, unknown> | null;
-  return !!m && typeof m === 'object' && m.kind === 'call' && Number.isSafeInteger(m.id) && typeof m.method === 'string' && (METHODS.has(m.method) || MODELS.has(m.method));
+  return !!m && typeof m === 'object' && m.kind === 'call' && Number.isSafeInteger(m.id) && typeof m.method === 'string';
 }
-
-type OutMessage = WireMessage | { kind: 'event'; event: keyof AppModelsEvents; data: unknown };
 
 export async function startWebServer(opts: WebServerOptions = {}): Promise<WebServer> {
   const distDir = resolve(opts.distDir ?? DIST_DIR);
@@ -206,11 +168,11 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
   const modelsDir = resolve(opts.modelsDir ?? defaultModelsDir());
   const settingsPath = join(modelsDir, WEB_SETTINGS_FILE);
   const saved = readWebSettings(settingsPath);
-  let engine: EngineLike | undefined = opts.engine;
+  let engine: EngineHost | undefined = opts.engine;
   let active: Connection | null = null;
   const models: ModelsService = new ModelsService({
     manager: { modelsDir, ...(registry ? { registry } : {}), ...(opts.embeddedDir ? { embeddedDir: opts.embeddedDir } : {}) },
-    engines: () => (engine?.switchModel ? [engine as Required<Pick<EngineLike, 'switchModel'>>] : []),
+    engines: () => (engine ? [engine] : []),
     initial: opts.modelDir
       ? { modelId: null, modelDir: resolve(opts.modelDir), device: opts.device ?? saved.device ?? 'auto' }
       : { modelId: saved.modelId ?? null, device: opts.device ?? saved.device ?? 'auto' },
@@ -229,31 +191,25 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
   });
   if (models.startProblem) console.error(`likely serve: ${models.startProblem}`);
   engine ??= new EngineHost(models.engineOptions());
-  const theEngine: EngineLike = engine;
+  const theEngine: EngineHost = engine;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  let maxVersion = 0;
   let port = 0;
 
-  function send(conn: Connection, msg: OutMessage): void {
+  function send(conn: Connection, msg: WireMessage): void {
     if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(msg));
   }
-
-  const forward = <E extends keyof EngineEvents>(event: E, data: EngineEvents[E]) => {
-    const conn = active;
-    if (!conn) return;
-    if (event === 'scores') {
-      const up = data as ScoreUpdate;
-      if (up.version <= conn.base) return; // a previous page's version
-      return send(conn, { kind: 'event', event, data: { ...up, version: up.version - conn.base } });
-    }
-    send(conn, { kind: 'event', event, data });
-  };
-  const unsubscribe = [theEngine.on('scores', (d) => forward('scores', d)), theEngine.on('status', (d) => forward('status', d))];
+  const reply = (conn: Connection, id: number, result: Promise<unknown>) =>
+    result.then(
+      (value) => send(conn, { kind: 'result', id, result: value ?? null }),
+      (e: Error) => send(conn, { kind: 'result', id, error: e.message }),
+    );
 
   const onConnection = (ws: WebSocket) => {
     if (active) active.ws.close(CLOSE_REPLACED, 'The editor was opened in another tab; this one is disconnected.');
-    const conn: Connection = { ws, base: maxVersion };
+    const conn: Connection = { ws, session: theEngine.session() };
     active = conn;
+    conn.session.on('scores', (data) => send(conn, { kind: 'event', event: 'scores', data }));
+    conn.session.on('status', (data) => send(conn, { kind: 'event', event: 'status', data }));
     send(conn, { kind: 'event', event: 'status', data: theEngine.status });
     ws.on('message', (raw, isBinary) => {
       let msg: unknown;
@@ -264,35 +220,19 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
       }
       if (!isCall(msg)) {
         const id = Number.isSafeInteger((msg as { id?: unknown } | null)?.id) ? (msg as { id: number }).id : -1;
-        return send(conn, { kind: 'result', id, error: 'invalid message: expected {kind:"call", id, method, params} with a known method' });
+        return send(conn, { kind: 'result', id, error: 'invalid message: expected {kind:"call", id, method, params}' });
       }
       if (conn !== active) return send(conn, { kind: 'result', id: msg.id, error: 'another tab took over the engine' });
-      if (MODELS.has(msg.method)) {
-        let call: ReturnType<typeof validateModelsCall>;
-        try {
-          call = validateModelsCall(msg.method, msg.params);
-        } catch (e) {
-          return send(conn, { kind: 'result', id: msg.id, error: (e as Error).message });
-        }
-        models.call(call.method, call.params as never).then(
-          (result) => send(conn, { kind: 'result', id: msg.id, result: result ?? null }),
-          (e: Error) => send(conn, { kind: 'result', id: msg.id, error: e.message }),
-        );
-        return;
+      if (!MODELS.has(msg.method)) return void reply(conn, msg.id, conn.session.call(msg.method as never, msg.params as never));
+      try {
+        const call = validateModelsCall(msg.method, msg.params);
+        void reply(conn, msg.id, models.call(call.method, call.params as never));
+      } catch (e) {
+        send(conn, { kind: 'result', id: msg.id, error: (e as Error).message });
       }
-      let params = msg.params as Record<string, unknown> | undefined;
-      if (params && typeof params === 'object' && 'version' in params) {
-        if (!Number.isSafeInteger(params.version) || (params.version as number) < 0) return send(conn, { kind: 'result', id: msg.id, error: 'version must be a non-negative integer' });
-        const version = (params.version as number) + conn.base;
-        params = { ...params, version };
-        if (msg.method === 'update') maxVersion = Math.max(maxVersion, version);
-      }
-      theEngine.call(msg.method as MethodName, params as never).then(
-        (result) => send(conn, { kind: 'result', id: msg.id, result }),
-        (e: Error) => send(conn, { kind: 'result', id: msg.id, error: e.message }),
-      );
     });
     ws.on('close', () => {
+      conn.session.close();
       if (active === conn) active = null;
     });
     ws.on('error', () => ws.terminate());
@@ -329,7 +269,6 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
     models,
     close: async () => {
       models.pauseAll();
-      for (const u of unsubscribe) u();
       for (const c of wss.clients) c.terminate();
       wss.close();
       server.closeAllConnections();

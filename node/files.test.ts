@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,8 +11,8 @@ import {
   decodeDocument,
   DocumentError,
   encodeDocument,
+  fileChanged,
   formatForPath,
-  MAX_DOCUMENT_BYTES,
   readDocument,
   removeStaleTemps,
 } from './files.ts';
@@ -95,7 +95,19 @@ describe('readDocument', () => {
     const big = join(dir, 'big.md');
     writeFileSync(big, 'a'.repeat(2048 + 1));
     await assert.rejects(readDocument(big, 2048), /big\.md is 3 KB; Likely opens text files up to 2 KB/);
-    assert.equal(MAX_DOCUMENT_BYTES, 8 * 1024 * 1024);
+  });
+
+  test('a FIFO is refused at once (reading one blocked forever), and so is a device', { timeout: 10_000 }, async () => {
+    const fifo = join(dir, 'pipe.md');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(readDocument(fifo), /^DocumentError: pipe\.md is a named pipe \(FIFO\), not a text file$/);
+    await assert.rejects(readDocument('/dev/zero'), /^DocumentError: zero is a device, not a text file$/);
+  });
+
+  test('a path through a file (ENOTDIR, which root cannot bypass) is one clear line', async () => {
+    const file = join(dir, 'plain-file.txt');
+    writeFileSync(file, 'x');
+    await assert.rejects(readDocument(join(file, 'draft.md')), /^DocumentError: cannot read draft\.md: a part of its path \(.*plain-file\.txt\) is a file, not a folder$/);
   });
 
   test('an unreadable file is refused with "permission denied"', async () => {
@@ -161,6 +173,46 @@ describe('atomicWriteFile', () => {
     }
   });
 
+  test('a write that fails half-way leaves the old file and no temp file (as root too)', { skip: process.platform === 'win32' && 'needs ulimit' }, async () => {
+    // A file-size limit of 4 KB (RLIMIT_FSIZE binds root as well) makes the temp file's write fail with EFBIG.
+    const folder = join(dir, 'limited');
+    mkdirSync(folder);
+    const target = join(folder, 'keep.md');
+    writeFileSync(target, 'old');
+    const script = join(dir, 'write-once.mjs');
+    buildSync({
+      stdin: { contents: `import { atomicWriteFile } from './files.ts';\natomicWriteFile(process.argv[2], 'new '.repeat(100_000)).then(() => console.log('saved'), (e) => console.log(e.message));`, resolveDir: here, loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: script,
+      logLevel: 'silent',
+    });
+    const out = execFileSync('bash', ['-c', 'ulimit -f 4 && exec "$0" "$1" "$2"', process.execPath, script, target], { encoding: 'utf8' });
+    assert.equal(out.trim(), 'cannot save keep.md: the file would be larger than this disk or this account allows');
+    assert.equal(readFileSync(target, 'utf8'), 'old');
+    assert.deepEqual(readdirSync(folder), ['keep.md']);
+  });
+
+  test('a save into a path through a file (ENOTDIR) is refused with one clear line and creates nothing', async () => {
+    const file = join(dir, 'not-a-folder.txt');
+    writeFileSync(file, 'x');
+    await assert.rejects(atomicWriteFile(join(file, 'x.md'), 'x'), /^DocumentError: cannot save x\.md: a part of its path \(.*not-a-folder\.txt\) is a file, not a folder$/);
+    assert.equal(readFileSync(file, 'utf8'), 'x');
+  });
+
+  test('a save over a FIFO, directly or through a symlink, is refused and leaves it a FIFO (it used to become a regular file)', async () => {
+    const fifo = join(dir, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const link = join(dir, 'out-link.md');
+    symlinkSync(fifo, link);
+    for (const path of [fifo, link]) {
+      await assert.rejects(atomicWriteFile(path, 'text'), /^DocumentError: cannot save over out[.-](fifo|link\.md): it is a named pipe \(FIFO\), not a regular file$/);
+      assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
+    }
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.likely-tmp')), []);
+  });
+
   describe('killed with SIGKILL in the middle of saves', () => {
     let script: string;
     before(() => {
@@ -212,6 +264,25 @@ describe('atomicWriteFile', () => {
       assert.ok(seen.bad.length > 0, `a non-atomic save was caught half-written (${seen.bad.length} of 30)`);
     });
   });
+});
+
+test('a change that keeps the size and the mtime (cp -p, touch -r) is still a change', async () => {
+  const p = join(dir, 'same-size.md');
+  writeFileSync(p, 'The first version.');
+  const { stamp } = await readDocument(p);
+  assert.equal(await fileChanged(p, stamp), 'unchanged');
+  const ref = join(dir, 'same-size.ref');
+  writeFileSync(ref, '');
+  execFileSync('touch', ['-r', p, ref]);
+  writeFileSync(p, 'The other version.'); // same length
+  execFileSync('touch', ['-r', ref, p]); // and the old mtime, to the nanosecond
+  assert.equal(statSync(p).mtimeMs, stamp.mtimeMs, 'the mtime is the old one');
+  assert.equal(await fileChanged(p, stamp), 'changed');
+  rmSync(p);
+  assert.equal(await fileChanged(p, stamp), 'missing');
+  // What the app wrote is what it compares against next time.
+  const written = await atomicWriteFile(p, 'Written by the app.');
+  assert.equal(await fileChanged(p, written), 'unchanged');
 });
 
 test('removeStaleTemps leaves recent temp files (a save in progress) alone', async () => {

@@ -15,12 +15,11 @@ import { basename } from 'node:path';
 import type { DocumentFormat, Notice, ShellState } from '../common/shell.ts';
 import {
   atomicWriteFile,
-  currentStamp,
   DEFAULT_ENCODING,
   DocumentError,
   encodeDocument,
+  fileChanged,
   formatForPath,
-  sameStamp,
   type FileEncoding,
   type FileStamp,
 } from './files.ts';
@@ -175,9 +174,9 @@ export class DocumentSession {
   /** Why the file must not be overwritten without asking, or null. */
   private async conflict(path: string): Promise<string | null> {
     if (!this.stamp) return null;
-    const now = await currentStamp(path);
-    if (!now) return `${basename(path)} was moved or deleted; your text is kept, save to write it again`;
-    if (!sameStamp(now, this.stamp)) return `${basename(path)} was changed by another program; autosave paused, save to overwrite it`;
+    const now = await fileChanged(path, this.stamp);
+    if (now === 'missing') return `${basename(path)} was moved or deleted; your text is kept, save to write it again`;
+    if (now === 'changed') return `${basename(path)} was changed by another program; autosave paused, save to overwrite it`;
     return null;
   }
 
@@ -223,10 +222,7 @@ export class DocumentSession {
     return this.enqueue(async () => {
       const path = this.path;
       if (!path) return 'needs-path';
-      if (!opts.overwrite && this.stamp) {
-        const now = await currentStamp(path);
-        if (now && !sameStamp(now, this.stamp)) return 'conflict'; // a deleted file is simply written again
-      }
+      if (!opts.overwrite && this.stamp && (await fileChanged(path, this.stamp)) === 'changed') return 'conflict'; // a deleted file is simply written again
       const generation = this.editGeneration;
       const text = await this.fetchContent();
       try {

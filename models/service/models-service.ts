@@ -7,9 +7,9 @@
  * another model or device (the open document is re-scored; a model that does not load leaves the
  * previous one running). Plain Node, no Electron.
  */
-import type { ModelInfo } from '../common/api.ts';
+import type { ModelInfo } from '../../common/api.ts';
+import { CallError } from '../../common/rpc.ts';
 import {
-  ModelsCallError,
   type AppModelsEvents,
   type DeviceChoice,
   type DownloadStatus,
@@ -19,10 +19,10 @@ import {
   type ModelsParamsOf,
   type ModelsResultOf,
   type ModelsState,
-} from '../common/models-api.ts';
-import { ModelManagerError } from '../models/manager/errors.ts';
-import { EMBEDDED_ID, ModelManager, type ModelManagerOptions } from '../models/manager/manager.ts';
-import type { ModelSwitch } from '../models/src/engine-host.ts';
+} from '../../common/models-api.ts';
+import { ModelManagerError } from '../manager/errors.ts';
+import { EMBEDDED_ID, ModelManager, type ModelManagerOptions } from '../manager/manager.ts';
+import type { ModelSwitch } from '../src/engine-host.ts';
 
 /** An engine that can be switched (EngineHost, WindowEngine). */
 export interface SwitchableEngine {
@@ -134,7 +134,7 @@ export class ModelsService {
         case 'setDevice':
           return this.setDevice(p.device as DeviceChoice);
       }
-      throw new ModelsCallError(`unknown models method ${JSON.stringify(method)}`);
+      throw new CallError(`unknown models method ${JSON.stringify(method)}`);
     };
     return run() as Promise<ModelsResultOf<M>>;
   }
@@ -186,7 +186,7 @@ export class ModelsService {
   async importFolder(params: { dir?: string; id?: string; copy?: boolean }, ctx: CallContext): Promise<ModelListEntry | null> {
     let dir = params.dir;
     if (dir === undefined) {
-      if (!ctx.pickFolder) throw new ModelsCallError('type the path of the model folder to import');
+      if (!ctx.pickFolder) throw new CallError('type the path of the model folder to import');
       const picked = await ctx.pickFolder();
       if (picked === null) return null;
       dir = picked;

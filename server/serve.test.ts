@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import type { EngineStatus } from '../../common/api.ts';
-import type { DownloadProgress, ModelSelection, ModelsState } from '../../common/models-api.ts';
-import { LocalHub } from '../../models/testing/local-hub.ts';
-import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
+import { validateEngineCall, type EngineStatus, type Prediction, type ScoreUpdate, type TokenScore } from '../common/api.ts';
+import { MAX_UPDATE_CHARS } from '../common/limits.ts';
+import type { DownloadProgress, ModelSelection, ModelsState } from '../common/models-api.ts';
+import { LocalHub } from '../models/testing/local-hub.ts';
+import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import { startWebServer, WEB_SETTINGS_FILE, type WebServer } from './serve.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'likely-serve-models-'));
@@ -112,7 +113,7 @@ test('models calls are validated before anything acts on them', async () => {
     await assert.rejects(page.call('importModel', { dir: 'relative' }), /absolute folder path/);
     await assert.rejects(page.call('downloadModel', 'served-tiny-fp32'), /expected an object/);
     const unknown = await page.raw({ kind: 'call', id: 99, method: 'resolve', params: { id: 'embedded' } });
-    assert.match(unknown.error ?? '', /invalid message/);
+    assert.equal(unknown.error, 'unknown engine method "resolve"');
     // A web page cannot open a native folder picker: it must type the path.
     await assert.rejects(page.call('importModel', {}), /type the path of the model folder/);
     await assert.rejects(page.call('selectModel', { id: 'served-tiny-fp32' }), /not downloaded yet/);
@@ -168,6 +169,99 @@ test('download from HF_ENDPOINT with progress over the socket, switch (status na
     assert.equal(ready.model?.name, NAME);
     assert.equal((await again.call<ModelsState>('modelsState')).selected, 'served-tiny-fp32');
     again.ws.close();
+  } finally {
+    await web.close();
+  }
+});
+
+test('a reload or a second tab gets every token of its document, and versions are its own', { timeout: 180_000 }, async () => {
+  const web = await startWebServer({ port: 0, modelsDir, registryPath, device: 'cpu' });
+  try {
+    const text = 'A reload sends the same text again; the new page has no scores yet and must get all of them.';
+    const first = await connect(web);
+    await first.call('update', { version: 1, text: text.slice(0, 40) });
+    await first.call('update', { version: 7, text });
+    const before = await first.until<ScoreUpdate>('scores', (u) => u.version === 7 && u.done);
+    // The same text (and a prefix-sharing one) from a new page: the engine used to answer
+    // firstChanged = tokenCount and no tokens, so the page was never colored.
+    for (const next of [text, text + ' And more.']) {
+      const page = await connect(web);
+      await page.call('update', { version: 1, text: next });
+      const done = await page.until<ScoreUpdate>('scores', (u) => u.version === 1 && u.done);
+      const chunks = page.events.filter((e) => e.event === 'scores').map((e) => e.data as ScoreUpdate);
+      assert.equal(chunks[0]!.firstChanged, 0);
+      assert.equal(new Set(chunks.flatMap((c) => c.tokens.map((t) => t.start))).size, done.tokenCount, 'every token arrived');
+      if (next === text) {
+        const mine = chunks.flatMap((c) => c.tokens);
+        const firstPage = scoresOf(before, first); // the tokens the first page got for its version 7 (after its unchanged prefix)
+        for (const [i, t] of firstPage.entries()) if (t) assert.equal(mine[i]!.logprob, t.logprob, `token ${i} scores the same for both pages`);
+      }
+      page.ws.close();
+    }
+  } finally {
+    await web.close();
+  }
+});
+
+/** Every token of a finished version, from the chunks a page received. */
+function scoresOf(done: ScoreUpdate, page: Page): TokenScore[] {
+  const tokens: TokenScore[] = [];
+  for (const e of page.events) if (e.event === 'scores' && (e.data as ScoreUpdate).version === done.version) for (const [i, t] of (e.data as ScoreUpdate).tokens.entries()) tokens[(e.data as ScoreUpdate).from + i] = t;
+  return tokens;
+}
+
+test('one message cannot wedge scoring: versions must increase per connection, and a new connection starts clean', { timeout: 180_000 }, async () => {
+  const web = await startWebServer({ port: 0, modelsDir, registryPath, device: 'cpu' });
+  try {
+    const page = await connect(web);
+    await page.call('update', { version: Number.MAX_SAFE_INTEGER, text: 'The largest version there is.' });
+    await page.until<ScoreUpdate>('scores', (u) => u.version === Number.MAX_SAFE_INTEGER && u.done);
+    await assert.rejects(page.call('update', { version: 2, text: 'Lower.' }), /^Error: invalid parameters for update: version must be greater than the last one \(9007199254740991\)$/);
+    await assert.rejects(page.call('update', { version: 2 ** 53, text: 'Unsafe.' }), /version must be a non-negative integer/);
+    await assert.rejects(page.call('topK', { version: 3, index: 0, k: 5 }), /version 3 is not a recent version of this page's document/);
+    const next = await connect(web); // used to never score until the server restarted
+    await next.call('update', { version: 1, text: 'A new tab scores from version 1.' });
+    const done = await next.until<ScoreUpdate>('scores', (u) => u.version === 1 && u.done);
+    assert.ok(done.tokenCount > 5);
+    assert.equal((await next.call<Prediction[]>('topK', { version: 1, index: 2, k: 3 })).length, 3);
+    page.ws.close();
+    next.ws.close();
+  } finally {
+    await web.close();
+  }
+});
+
+test('engine parameters are refused over the WebSocket with the same one line as over IPC, never clamped', { timeout: 120_000 }, async () => {
+  const web = await startWebServer({ port: 0, modelsDir, registryPath, device: 'cpu' });
+  try {
+    const page = await connect(web);
+    await page.call('update', { version: 1, text: 'Some text to ask about.' });
+    await page.until<ScoreUpdate>('scores', (u) => u.version === 1 && u.done);
+    const cases: [string, Record<string, unknown>][] = [
+      ['topK', { version: 1, index: 0, k: 1e9 }],
+      ['topK', { version: 1, index: 0, k: 0 }],
+      ['topK', { version: 1, index: 0, k: -1 }],
+      ['predictions', { version: 1, from: 3, to: 1, k: 5 }],
+      ['infill', { version: 1, start: 0, end: 4, k: 1e9 }],
+      ['infill', { version: 1, start: 0, end: 4, prefixOnly: 'yes' }],
+      ['update', { version: 2, text: 'x'.repeat(MAX_UPDATE_CHARS + 1) }],
+    ];
+    for (const [method, params] of cases) {
+      const ipc = (() => {
+        try {
+          validateEngineCall(method, params);
+          return 'accepted';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      assert.notEqual(ipc, 'accepted', `${method} ${JSON.stringify(params).slice(0, 60)}`);
+      assert.equal((await page.raw({ kind: 'call', id: 500, method, params })).error, ipc);
+    }
+    // Far past the limit (20 MB): the socket refuses the message itself and closes.
+    const closed = new Promise<number>((resolve) => page.ws.once('close', (code) => resolve(code)));
+    page.ws.send(JSON.stringify({ kind: 'call', id: 501, method: 'update', params: { version: 3, text: 'x'.repeat(20e6) } }));
+    assert.equal(await closed, 1009, 'message too big');
   } finally {
     await web.close();
   }

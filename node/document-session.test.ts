@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -138,6 +138,25 @@ test('edits made while a save runs keep the document dirty', async () => {
   release();
   assert.equal(await saving, 'saved');
   assert.equal(session.dirty, true);
+  session.close();
+});
+
+test('autosave does not overwrite a same-size change that kept the old mtime (cp -p, touch -r)', async () => {
+  const path = join(dir, 'copied-over.md');
+  writeFileSync(path, 'mine, version one');
+  const ref = join(dir, 'copied-over.ref');
+  writeFileSync(ref, '');
+  execFileSync('touch', ['-r', path, ref]);
+  const recovery = new RecoveryStore(join(dir, 'rec-same-size'));
+  const { session, rec, type } = editor(recovery, await readDocument(path));
+  writeFileSync(path, 'theirs, version 2');
+  execFileSync('touch', ['-r', ref, path]);
+  type(' edited');
+  await sleep(DELAY * 2);
+  await session.idle();
+  assert.equal(readFileSync(path, 'utf8'), 'theirs, version 2', 'their change is intact');
+  assert.match(rec.states.at(-1)?.problem ?? '', /changed by another program/);
+  assert.equal(await session.save(), 'conflict', 'Save asks first');
   session.close();
 });
 

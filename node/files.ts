@@ -1,5 +1,6 @@
 /**
- * Reading and writing documents safely. Plain Node (no Electron), so it is tested directly.
+ * Reading and writing documents safely: the one reader of the app and the CLI (`likely score`
+ * reads through it too), and the one writer. Plain Node (no Electron), so it is tested directly.
  *
  * Writes are atomic: the bytes go to a temp file in the same folder (same file system, so the
  * rename cannot turn into a copy), the temp file is fsynced, renamed over the target, and the
@@ -7,17 +8,23 @@
  * leaves the target either entirely old or entirely new, never empty or partial.
  *
  * Reads refuse what the editor cannot show faithfully, with a one-line reason and without
- * touching anything: folders, files over MAX_DOCUMENT_BYTES, binary data (NUL bytes), text that is
- * not UTF-8 (UTF-16 with a byte-order mark is accepted).
+ * touching anything: folders, anything that is not a regular file (a FIFO would block the read
+ * forever; checked before opening, and opened non-blocking), files over MAX_DOCUMENT_BYTES, binary
+ * data (NUL bytes), text that is not UTF-8 (UTF-16 with a byte-order mark is accepted). Writes
+ * refuse targets that are not regular files (a device node is never replaced by a file).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { humanSize, MAX_DOCUMENT_BYTES } from '../common/limits.ts';
 import type { DocumentFormat } from '../common/shell.ts';
-import { MAX_TEXT_BYTES } from '../models/cli/args.ts';
 
-/** Largest file the app opens: the CLI's limit (8 MiB, about 1.5 million GPT-2 tokens of prose). */
-export const MAX_DOCUMENT_BYTES = MAX_TEXT_BYTES;
+/**
+ * Files up to this size carry a content hash in their stamp, so a change that keeps the size and
+ * the mtime (`cp -p`, `touch -r`) is still noticed before an autosave writes over it. Larger files
+ * rely on size and mtime (hashing them on every autosave would cost more than it protects).
+ */
+export const HASHED_BYTES = 2 * 1024 * 1024;
 
 /** Extensions offered by the open and save dialogs. Other files open too when they are UTF-8 text. */
 export const MARKDOWN_EXTENSIONS = ['md', 'markdown', 'mdown', 'mkd'];
@@ -57,13 +64,11 @@ export interface FileEncoding {
 export interface FileStamp {
   size: number;
   mtimeMs: number;
+  /** SHA-256 of the content, for files up to HASHED_BYTES. */
+  sha256?: string;
 }
 
 export const DEFAULT_ENCODING: FileEncoding = { lineEnding: '\n', bom: false };
-
-function humanSize(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
-}
 
 /** One-line reason for a file-system error, naming the file. */
 export function describeFsError(err: unknown, path: string, doing: 'read' | 'save'): string {
@@ -76,7 +81,20 @@ export function describeFsError(err: unknown, path: string, doing: 'read' | 'sav
     case 'EPERM':
       return `cannot ${doing} ${name}: permission denied`;
     case 'EROFS':
-      return `cannot save ${name}: the disk is read-only`;
+      return `cannot ${doing} ${name}: the disk is read-only`;
+    case 'ENOTDIR':
+      return `cannot ${doing} ${name}: a part of its path (${dirname(path)}) is a file, not a folder`;
+    case 'EEXIST':
+      return `cannot ${doing} ${name}: a file with that name appeared at the same moment; try again`;
+    case 'ELOOP':
+      return `cannot ${doing} ${name}: its path has a loop of symbolic links`;
+    case 'EMFILE':
+    case 'ENFILE':
+      return `cannot ${doing} ${name}: too many files are open; close some programs and try again`;
+    case 'EFBIG':
+      return `cannot ${doing} ${name}: the file would be larger than this disk or this account allows`;
+    case 'EIO':
+      return `cannot ${doing} ${name}: the disk reported an input/output error`;
     case 'ENOSPC':
     case 'EDQUOT':
       return `cannot save ${name}: the disk is full`;
@@ -91,8 +109,13 @@ export function describeFsError(err: unknown, path: string, doing: 'read' | 'sav
   }
 }
 
-/** Decodes file bytes as the editor will show them, or throws a DocumentError saying why not. */
-export function decodeDocument(bytes: Uint8Array, path: string): { text: string; encoding: FileEncoding } {
+/**
+ * Decodes file bytes as the editor will show them, or throws a DocumentError saying why not. The
+ * one decoding rule of the app and the CLI: UTF-8 (a byte-order mark is dropped) or UTF-16 with a
+ * byte-order mark; NUL bytes are binary. CRLF becomes \n unless `keepLineEndings` (the CLI scores
+ * the file's own text, so its offsets point into the file).
+ */
+export function decodeDocument(bytes: Uint8Array, path: string, keepLineEndings = false): { text: string; encoding: FileEncoding } {
   const name = basename(path);
   let text: string;
   let bom = false;
@@ -119,7 +142,7 @@ export function decodeDocument(bytes: Uint8Array, path: string): { text: string;
   const crlf = text.indexOf('\r\n');
   const lf = text.indexOf('\n');
   const lineEnding = crlf >= 0 && crlf + 1 === lf ? '\r\n' : '\n';
-  if (lineEnding === '\r\n') text = text.replace(/\r\n/g, '\n');
+  if (lineEnding === '\r\n' && !keepLineEndings) text = text.replace(/\r\n/g, '\n');
   return { text, encoding: { lineEnding, bom } };
 }
 
@@ -129,23 +152,42 @@ export function encodeDocument(text: string, encoding: FileEncoding = DEFAULT_EN
   return Buffer.from(encoding.bom ? '\ufeff' + body : body, 'utf8');
 }
 
-export function stampOf(st: Stats): FileStamp {
-  return { size: st.size, mtimeMs: st.mtimeMs };
+/** The stamp of a file whose content is `bytes` (hashed when small enough). */
+export function stampOf(st: Stats, bytes?: Uint8Array): FileStamp {
+  const stamp: FileStamp = { size: st.size, mtimeMs: st.mtimeMs };
+  if (bytes && bytes.length === st.size && st.size <= HASHED_BYTES) stamp.sha256 = sha256(bytes);
+  return stamp;
 }
 
-/** Reads a document for the editor. Throws DocumentError (one line, names the file); changes nothing. */
-export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES): Promise<LoadedDocument> {
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** What a file that is not a regular one is, in words. */
+function kindOf(st: Stats): string {
+  return st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+}
+
+/** Refuses a folder or anything else that is not a regular file (checked without opening it: opening a FIFO blocks). */
+function checkRegular(st: Stats, path: string, doing: 'read' | 'save'): void {
+  const name = basename(path);
+  if (st.isDirectory()) throw new DocumentError(doing === 'read' ? `${name} is a folder, not a text file` : `cannot save: ${name} is a folder`, 'EISDIR');
+  if (!st.isFile()) throw new DocumentError(doing === 'read' ? `${name} is ${kindOf(st)}, not a text file` : `cannot save over ${name}: it is ${kindOf(st)}, not a regular file`, 'special');
+}
+
+/** Reads a document for the editor or the CLI. Throws DocumentError (one line, names the file); changes nothing. */
+export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES, keepLineEndings = false): Promise<LoadedDocument> {
   const name = basename(path);
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(path, constants.O_RDONLY);
+    checkRegular(await fsp.stat(path), path, 'read');
+    // Non-blocking: if the path is swapped for a FIFO after the check, the open still returns.
+    handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
+    if (e instanceof DocumentError) throw e;
     throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
   }
   try {
     const st = await handle.stat();
-    if (st.isDirectory()) throw new DocumentError(`${name} is a folder, not a text file`, 'EISDIR');
-    if (!st.isFile()) throw new DocumentError(`${name} is not a regular file`, 'special');
+    checkRegular(st, path, 'read');
     if (st.size > maxBytes) {
       throw new DocumentError(`${name} is ${humanSize(st.size)}; Likely opens text files up to ${humanSize(maxBytes)}`, 'too-large');
     }
@@ -159,8 +201,9 @@ export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES):
       if (length === buf.length) break;
     }
     if (length > maxBytes) throw new DocumentError(`${name} is larger than ${humanSize(maxBytes)}; Likely opens text files up to that size`, 'too-large');
-    const { text, encoding } = decodeDocument(buf.subarray(0, length), path);
-    return { path, text, format: formatForPath(path), encoding, stamp: stampOf(st) };
+    const bytes = buf.subarray(0, length);
+    const { text, encoding } = decodeDocument(bytes, path, keepLineEndings);
+    return { path, text, format: formatForPath(path), encoding, stamp: stampOf(st, bytes) };
   } catch (e) {
     if (e instanceof DocumentError) throw e;
     throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
@@ -217,7 +260,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   try {
     target = await fsp.realpath(path);
     const st = await fsp.stat(target);
-    if (st.isDirectory()) throw new DocumentError(`cannot save: ${basename(path)} is a folder`, 'EISDIR');
+    checkRegular(st, path, 'save');
     mode = st.mode & 0o7777;
     existed = true;
   } catch (e) {
@@ -226,10 +269,10 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   }
   const temp = tempPathFor(target);
   let handle: fsp.FileHandle | undefined;
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   try {
     handle = await fsp.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     if (existed && process.platform !== 'win32') await handle.chmod(mode); // the umask must not change an existing file's permissions
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     await handle.writeFile(bytes);
     await handle.sync();
     await handle.close();
@@ -241,7 +284,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
     throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
   }
   await fsyncDir(dirname(target)).catch(() => {});
-  return stampOf(await fsp.stat(target));
+  return stampOf(await fsp.stat(target), bytes);
 }
 
 /**
@@ -267,15 +310,27 @@ export async function removeStaleTemps(path: string, olderThanMs = 60_000): Prom
   return removed;
 }
 
-/** Size and mtime of `path` now, or null when it does not exist. */
-export async function currentStamp(path: string): Promise<FileStamp | null> {
+/**
+ * Whether the file at `path` is still what `stamp` describes: size and mtime, and for small files
+ * the content too (a same-size copy with the old mtime is a change). 'missing' when it is gone.
+ */
+export async function fileChanged(path: string, stamp: FileStamp): Promise<'unchanged' | 'changed' | 'missing'> {
+  let st: Stats;
   try {
-    return stampOf(await fsp.stat(path));
+    st = await fsp.stat(path);
   } catch {
-    return null;
+    return 'missing';
   }
-}
-
-export function sameStamp(a: FileStamp | null | undefined, b: FileStamp | null | undefined): boolean {
-  return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  if (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs || !st.isFile()) return 'changed';
+  if (stamp.sha256 === undefined) return 'unchanged';
+  try {
+    const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      return sha256(await handle.readFile()) === stamp.sha256 ? 'unchanged' : 'changed';
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return 'changed';
+  }
 }

@@ -1,5 +1,5 @@
 import type { EngineEvents } from '../../common/api.ts';
-import type { EngineHost } from './engine-host.ts';
+import type { EngineHost } from '../src/engine-host.ts';
 
 /** Resolves with the first `event` from the host that satisfies `pred`; rejects after `ms`. */
 export function nextEvent<T>(host: EngineHost, event: keyof EngineEvents, pred: (d: T) => boolean, ms = 60_000): Promise<T> {
