@@ -1,11 +1,12 @@
 /**
  * The one typed API between the engine and its callers (Electron main/preload, the local web server,
- * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports.
+ * the renderer, the CLI). Environment-neutral: no Node, no DOM, no imports outside common/.
  *
  * Transport-agnostic shape: requests are `call(method, params)` returning a promise, and the engine
  * pushes events (`scores`, `status`). The Electron preload bridge and the WebSocket client both
  * implement `EngineClient`.
  */
+import type { ModelPrecision } from './models-api.ts';
 
 /** One token of the document with its score. Offsets are UTF-16 code units into the document text. */
 export interface TokenScore {
@@ -37,7 +38,7 @@ export interface ModelInfo {
   device: string;
   /** Why a GPU was not used, when it was not. */
   fallbackReason?: string;
-  precision: 'fp32' | 'fp16' | 'int8';
+  precision: ModelPrecision;
   layers: number;
   heads: number;
   width: number;

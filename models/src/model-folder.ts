@@ -8,7 +8,9 @@ import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from 'n
 import { basename, dirname, join } from 'node:path';
 import { addScoringHead, readGraphInterface, type GraphInterface } from './onnx-patch.ts';
 
-export type Precision = 'fp32' | 'fp16' | 'int8';
+import type { ModelPrecision as Precision } from '../../common/models-api.ts';
+
+export type { Precision };
 
 export interface GPT2Config {
   n_layer: number;
