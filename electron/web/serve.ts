@@ -252,6 +252,9 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
 
   const onConnection = (ws: WebSocket) => {
     if (active) active.ws.close(CLOSE_REPLACED, 'The editor was opened in another tab; this one is disconnected.');
+    // The new page has no scores: the engine forgets the previous page's text, else the same text
+    // again (a reload of a saved draft) would come back as "nothing changed" and never be colored.
+    if (maxVersion > 0) theEngine.call('update', { version: ++maxVersion, text: '' }).catch(() => {});
     const conn: Connection = { ws, base: maxVersion };
     active = conn;
     send(conn, { kind: 'event', event: 'status', data: theEngine.status });
