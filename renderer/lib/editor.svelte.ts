@@ -98,6 +98,7 @@ export class LikelyEditor implements EditorHandle {
       },
     });
     document.documentElement.classList.toggle('dark', this.dark);
+    this.countWords();
   }
 
   destroy(): void {
