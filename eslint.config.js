@@ -1,6 +1,8 @@
 // Lint rules that keep the layers apart (see DEVELOPERS.md): the engine never imports Electron or
-// DOM code, the renderer never imports Node, and exactly one file imports onnxruntime-node.
+// DOM code, the renderer (its .svelte components too) never imports Node, and exactly one file
+// imports onnxruntime-node.
 import js from '@eslint/js';
+import svelte from 'eslint-plugin-svelte';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
@@ -15,9 +17,17 @@ const above = (layer) => ({ group: ['**/models/**', '**/server/**', '**/electron
 const shells = { group: ['**/server/**', '**/electron/**'], message: 'The engine never imports the web server or Electron.' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'models/random/**', 'models/training/**', 'e2e/artifacts/**', 'renderer/dist/**', '**/*.svelte'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'models/random/**', 'models/training/**', 'e2e/artifacts/**', 'renderer/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
+  // TypeScript inside <script lang="ts"> and in .svelte.ts state classes; browser globals.
+  // Reactive fields are $state; plain Sets there are bookkeeping (listeners, waiters) no view reads.
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser }, globals: globals.browser },
+    rules: { 'svelte/prefer-svelte-reactivity': 'off' },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -32,5 +42,5 @@ export default tseslint.config(
   { files: ['server/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, { group: ['**/electron/**'], message: 'The web server is not Electron.' }] }] } },
   { files: [ORT_ONLY_FILE], rules: { 'no-restricted-imports': ['error', { patterns: [electron, ui] }] } },
   { files: ['common/**/*.ts'], ignores: ['common/**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, ui, node] }] } },
-  { files: ['renderer/**/*.ts'], ignores: ['renderer/**/*.test.ts', 'renderer/vite.config.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, node, engine] }] } },
+  { files: ['renderer/**/*.ts', 'renderer/**/*.svelte'], ignores: ['renderer/**/*.test.ts', 'renderer/vite.config.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ort, electron, node, engine] }] } },
 );

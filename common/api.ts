@@ -9,6 +9,7 @@
  */
 import { MAX_DOCUMENT_BYTES, MAX_UPDATE_CHARS, humanSize } from './limits.ts';
 import { callValidator, type RpcClient, type RpcParams, type RpcResult } from './rpc.ts';
+import type { ModelPrecision } from './models-api.ts';
 
 /** One token of the document with its score. Offsets are UTF-16 code units into the document text. */
 export interface TokenScore {
@@ -40,7 +41,7 @@ export interface ModelInfo {
   device: string;
   /** Why a GPU was not used, when it was not. */
   fallbackReason?: string;
-  precision: 'fp32' | 'fp16' | 'int8';
+  precision: ModelPrecision;
   layers: number;
   heads: number;
   width: number;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { colorScale, entropyColor, logprobColor, meanStdRange, normalize, rankBucket, rankColor, RANK_BUCKETS } from './colors.ts';
+import { colorScale, entropyColor, logprobColor, meanStdRange, normalize, rankBucket, rankColor, RANK_BUCKETS, scaleLabels } from './colors.ts';
 
 const tok = (logprob: number, rank = 1, entropy = 1) => ({ logprob, rank, entropy });
 
@@ -45,4 +45,16 @@ test('entropy goes from pale (sure) to deep blue (unsure)', () => {
   assert.equal(entropyColor(0, range), 'hsl(215 70% 94%)');
   assert.equal(entropyColor(4, range), 'hsl(215 70% 70%)');
   assert.equal(entropyColor(2, range, 'dark'), 'hsl(215 70% 28%)');
+});
+
+test('scale labels stop at what a value can be: no log-prob above 0, no entropy below 0', () => {
+  // mean + 2.5 sd above 0 (a document of near-certain tokens): the top is p 100%, not "p ≥ 100%" or "ln p ≥ 0.26".
+  const over = scaleLabels('logprob', { min: -3.1, max: 0.26 });
+  assert.equal(over.high, 'expected: p 100% (ln p 0)');
+  assert.equal(over.low, 'surprising: p ≤ 4.5% (ln p ≤ -3.10)');
+  // Just below 0 still rounds to 100%: no "≥" before it either.
+  assert.equal(scaleLabels('logprob', { min: -9, max: -0.004 }).high, 'expected: p 100% (ln p 0)');
+  assert.equal(scaleLabels('logprob', { min: -9, max: -0.5 }).high, 'expected: p ≥ 61% (ln p ≥ -0.50)');
+  assert.deepEqual(scaleLabels('entropy', { min: -0.7, max: 4.25 }), { low: 'sure: 0.00 nats', high: 'unsure: ≥ 4.25 nats' });
+  assert.equal(scaleLabels('entropy', { min: 0.5, max: 4 }).low, 'sure: ≤ 0.50 nats');
 });

@@ -2,6 +2,7 @@
  * How a token's score becomes a color, shared by the editor and the HTML export so both color a
  * document identically. Environment-neutral.
  */
+import { formatProbability } from './format.ts';
 
 export type ColorMode = 'logprob' | 'rank' | 'entropy';
 export type Theme = 'light' | 'dark';
@@ -85,3 +86,21 @@ export const MODE_LABELS: Record<ColorMode, string> = {
   rank: "Rank: was the token in the model's top 10, 100, 1,000 predictions, or beyond",
   entropy: 'Entropy: how unsure the model was at this spot (pale: sure, deep blue: unsure)',
 };
+
+/**
+ * What the two ends of a mode's scale mean, for the editor's legend and the export's. The colors
+ * clamp at mean ± 2.5 sd, which can pass what a value can be (a log-prob above 0, an entropy below
+ * 0): the labels stop at those bounds, so the top of a log-prob scale never reads "p ≥ 100%".
+ */
+export function scaleLabels(mode: 'logprob' | 'entropy', range: Range): { low: string; high: string } {
+  if (mode === 'entropy') {
+    const min = Math.max(0, range.min);
+    return { low: `sure: ${min > 0 ? '≤ ' : ''}${min.toFixed(2)} nats`, high: `unsure: ≥ ${Math.max(0, range.max).toFixed(2)} nats` };
+  }
+  const max = Math.min(0, range.max);
+  const top = formatProbability(max) === '100%';
+  return {
+    low: `surprising: p ≤ ${formatProbability(range.min)} (ln p ≤ ${Math.min(0, range.min).toFixed(2)})`,
+    high: top ? 'expected: p 100% (ln p 0)' : `expected: p ≥ ${formatProbability(max)} (ln p ≥ ${max.toFixed(2)})`,
+  };
+}

@@ -37,7 +37,8 @@
  *   In the tooltip text the same characters become visible escapes too.
  */
 import { perplexity as meanPerplexity, type Prediction, type TokenScore } from './api.ts';
-import { colorScale, entropyColor, logprobColor, meanStdRange, MODE_LABELS, RANK_BUCKETS, type ColorMode, type Range } from './colors.ts';
+import { colorScale, entropyColor, logprobColor, meanStdRange, MODE_LABELS, RANK_BUCKETS, scaleLabels, type ColorMode, type Range } from './colors.ts';
+import { codePoint, formatPerplexity, formatProbability, INVISIBLE_SOURCE, thousands, visibleText } from './format.ts';
 import { countWords, logprobHistogram, rankBucketCounts } from './stats.ts';
 
 export type BlockKind = 'paragraph' | 'heading' | 'list_item' | 'blockquote' | 'code_block' | 'rule';
@@ -80,19 +81,9 @@ export interface AnnotatedHtmlInput {
 // ---------------------------------------------------------------------------------------------
 // Escaping
 
-// Matching control characters is the point here.
-const NEEDS_ESCAPE =
-  // eslint-disable-next-line no-control-regex
-  /[&<>"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NEEDS_ESCAPE = new RegExp(`[&<>"]|${INVISIBLE_SOURCE}`, 'g');
 
-const hex = (c: number) => 'U+' + c.toString(16).toUpperCase().padStart(4, '0');
-
-/** A visible stand-in for an invisible or reordering character: its code point, e.g. "U+0007", "U+202E". */
-function visibleMark(ch: string): string {
-  return hex(ch.charCodeAt(0));
-}
-
-/** HTML-escapes text[a, b) for element content, making control and bidi characters visible. */
+/** HTML-escapes text[a, b) for element content, making invisible and reordering characters visible as their code point. */
 function escapeRange(text: string, a: number, b: number): string {
   const s = text.slice(a, b);
   return s.replace(NEEDS_ESCAPE, (ch, offset: number) => {
@@ -108,7 +99,7 @@ function escapeRange(text: string, a: number, b: number): string {
       case '\r':
         if (text[a + offset + 1] === '\n') return '';
     }
-    return `<span class=x>${visibleMark(ch)}</span>`;
+    return `<span class=x>${codePoint(ch)}</span>`;
   });
 }
 
@@ -117,43 +108,12 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (ch) => (ch === '&' ? '&amp;' : ch === '<' ? '&lt;' : ch === '>' ? '&gt;' : '&quot;'));
 }
 
-/** Token text as plain visible characters (for the tooltip): spaces ␣, newlines ↵, tabs ⇥, controls and bidi escaped. */
-function visibleTokenText(s: string, max = 32): string {
-  let out = s.replace(/\r\n/g, '\n').replace(NEEDS_ESCAPE, (ch) => ('&<>"'.includes(ch) ? ch : `⟨${visibleMark(ch)}⟩`));
-  out = out.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥');
-  if (out.length <= max) return out;
-  const chars = Array.from(out);
-  return chars.length > max ? chars.slice(0, max).join('') + '…' : out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Number formats (locale-independent so the file is the same everywhere)
-
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-/** Probability as a percentage with two significant digits: "31%", "5.1%", "0.0019%". */
-export function formatProbability(logprob: number): string {
-  const pct = Math.exp(logprob) * 100;
-  if (!Number.isFinite(pct)) return '—';
-  if (pct >= 99.5) return '100%';
-  if (pct >= 10) return `${Math.round(pct)}%`;
-  if (pct === 0) return '0%';
-  return `${Number(pct.toPrecision(2))}%`;
-}
-
-function formatPerplexity(p: number): string {
-  if (!Number.isFinite(p)) return '—';
-  return p >= 100 ? thousands(Math.round(p)) : p.toFixed(2);
-}
-
 /** The tooltip text for one token (the value of its data-i attribute, before attribute escaping). */
 export function tokenDetails(tokenText: string, t: TokenScore, predictions?: readonly Prediction[]): string {
-  const shown = tokenText === '' ? '(part of a character)' : `“${visibleTokenText(tokenText)}”`;
+  const shown = tokenText === '' ? '(part of a character)' : `“${visibleText(tokenText, 32)}”`;
   let s = `${shown} p ${formatProbability(t.logprob)} · rank ${thousands(t.rank)} · entropy ${t.entropy.toFixed(2)} nats`;
   if (predictions && predictions.length) {
-    s += '\ntop ' + Math.min(5, predictions.length) + ': ' + predictions.slice(0, 5).map((p) => `${visibleTokenText(p.text, 16)} ${formatProbability(p.logprob)}`).join(' · ');
+    s += '\ntop ' + Math.min(5, predictions.length) + ': ' + predictions.slice(0, 5).map((p) => `${visibleText(p.text, 16)} ${formatProbability(p.logprob)}`).join(' · ');
   }
   return s;
 }
@@ -433,11 +393,8 @@ function legend(mode: ColorMode, tokens: readonly TokenScore[]): { html: string;
   const css =
     `.gr{background:${gradient(xs.map((x) => color(x, range, 'light')))}}` +
     `@media screen and (prefers-color-scheme:dark){.gr{background:${gradient(xs.map((x) => color(x, range, 'dark')))}}}`;
-  const ends =
-    mode === 'entropy'
-      ? [`${range.min.toFixed(2)} nats or less (sure)`, `${range.max.toFixed(2)} nats or more (unsure)`]
-      : [`ln p ≤ ${range.min.toFixed(2)} (p ${formatProbability(range.min)}, surprising)`, `ln p ≥ ${range.max.toFixed(2)} (p ${formatProbability(range.max)}, expected)`];
-  return { html: `${label}<div class=gr></div><div class=ge><span>${escapeHtml(ends[0]!)}</span><span>${escapeHtml(ends[1]!)}</span></div>`, css };
+  const ends = scaleLabels(mode, range);
+  return { html: `${label}<div class=gr></div><div class=ge><span>${escapeHtml(ends.low)}</span><span>${escapeHtml(ends.high)}</span></div>`, css };
 }
 
 interface Bar {

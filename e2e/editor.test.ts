@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright';
 import WebSocket from 'ws';
 import type { TokenScore } from '../common/api.ts';
 import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
-import { formatProbability } from '../common/export-html.ts';
+import { formatProbability } from '../common/format.ts';
 import { rankBucketCounts } from '../common/stats.ts';
 import './page-globals.ts';
 import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';

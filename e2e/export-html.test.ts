@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Prediction, TokenScore } from '../common/api.ts';
-import { colorScale, RANK_BUCKETS, type ColorMode } from '../common/colors.ts';
+import { colorScale, meanStdRange, RANK_BUCKETS, type ColorMode } from '../common/colors.ts';
 import { renderAnnotatedHtml, plainTextBlocks, type AnnotatedHtmlInput, type DocBlock } from '../common/export-html.ts';
+import { formatProbability } from '../common/format.ts';
 import { markdownBlocks, inlineMarks } from '../common/markdown-blocks.ts';
 import { logprobHistogram, rankBucketCounts } from '../common/stats.ts';
 
@@ -293,4 +294,15 @@ test('size: a 20,000-token document, bytes per token (and render time, reported,
   t.diagnostic(`20,000 tokens (${text.length} chars, top-5 predictions): ${ms.toFixed(0)} ms, ${(bytes / 1e6).toFixed(2)} MB, ${(bytes / tokens.length).toFixed(0)} bytes/token`);
   assert.equal(dataCount(html), 20_000);
   assert.ok(bytes / tokens.length < 200, `${bytes / tokens.length} bytes per token`);
+});
+
+test("the legend's top stops at p 100% when mean + 2.5 sd passes ln p 0", () => {
+  // Mostly near-certain tokens and a few surprising ones: mean + 2.5 sd ≈ +0.9.
+  const text = 'so so so so so so so so so so so so so so so so so so so odd';
+  const tokens = tokenize(text).map((t, i) => ({ ...t, logprob: i % 10 === 9 ? -6 : -0.01 }));
+  const range = meanStdRange(tokens.map((t) => t.logprob));
+  assert.ok(range.max > 0.5);
+  const html = renderAnnotatedHtml({ ...input(text), tokens });
+  const ends = [...html.matchAll(/<div class=ge><span>([^<]*)<\/span><span>([^<]*)<\/span>/g)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(ends, [[`surprising: p ≤ ${formatProbability(range.min)} (ln p ≤ ${range.min.toFixed(2)})`, 'expected: p 100% (ln p 0)']]);
 });

@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright';
 import type { TokenScore } from '../common/api.ts';
 import { colorScale, type ColorMode } from '../common/colors.ts';
-import { formatProbability, tokenDetails } from '../common/export-html.ts';
+import { tokenDetails } from '../common/export-html.ts';
+import { formatProbability } from '../common/format.ts';
 import { logprobHistogram, rankBucketCounts } from '../common/stats.ts';
 import { launchChromium, NO_CHROMIUM, ROOT } from './web-harness.ts';
 

@@ -7,10 +7,11 @@ import App from './App.svelte';
 import type { EditorHandle } from './lib/editor-handle.ts';
 import { LikelyEditor } from './lib/editor.svelte.ts';
 import { connectEngine } from './lib/engine-client.ts';
+import { keepDraft } from './lib/web-files.ts';
 
 declare global {
   interface Window {
-    /** The editor's handle, for the shell and for browser tests and benchmarks. */
+    /** The editor, for the shell and for browser tests and benchmarks (e2e/page-globals.ts). */
     likelyEditor?: EditorHandle;
     likelyEditorState?: LikelyEditor;
   }
@@ -19,10 +20,10 @@ declare global {
 const { client, transport } = connectEngine();
 const editor = new LikelyEditor(client, transport);
 // The shell bridge is written with the Electron main process; a build without it is web-only.
-const shellModules = import.meta.glob<{ connectShell?: (handle: EditorHandle) => unknown }>('./lib/shell-bridge.ts', { eager: true });
+const shellModules = import.meta.glob<{ connectShell?: (editor: EditorHandle) => unknown }>('./lib/shell-bridge.ts', { eager: true });
 const connectShell = Object.values(shellModules)[0]?.connectShell;
-if (transport === 'websocket') editor.enableDraftPersistence();
+if (transport === 'websocket') keepDraft(editor);
 mount(App, { target: document.getElementById('app')!, props: { editor } });
-window.likelyEditor = editor.handle;
+window.likelyEditor = editor;
 window.likelyEditorState = editor;
-if (connectShell) connectShell(editor.handle);
+if (connectShell) connectShell(editor);

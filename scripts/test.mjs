@@ -19,6 +19,7 @@ let failedChecks = 0;
 for (const [name, cmd, args] of [
   ['lint', 'npx', ['eslint', '.']],
   ['typecheck', 'npx', ['tsc', '-b']],
+  ['typecheck .svelte', 'npx', ['svelte-check', '--tsconfig', 'renderer/tsconfig.json', '--fail-on-warnings', '--output', 'human']],
   ['renderer build', 'npm', ['run', '--silent', 'build:renderer']],
 ]) {
   const r = run(cmd, args);

@@ -49,6 +49,8 @@ export async function openEditor(s: Session, viewport = { width: 1280, height: 8
   const page = await context.newPage();
   // tsx keeps function names with a helper the page does not have; functions passed to evaluate may use it.
   await page.addInitScript({ content: 'window.__name = (f) => f;' });
+  // Measured and pictured as a returning user: without the first-run note (FirstRunNote.svelte).
+  await page.addInitScript({ content: "localStorage.setItem('likely:first-run-note-dismissed', '1');" });
   const errors = watchErrors(page);
   await page.goto(s.served.url);
   await page.waitForSelector('.ProseMirror', { timeout: 60_000 });

@@ -13,7 +13,9 @@ import { basename, dirname, join } from 'node:path';
 import { readOnnxInterface, type OnnxInterface } from './onnx-graph.ts';
 import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
 
-export type Precision = 'fp32' | 'fp16' | 'int8';
+import type { ModelPrecision as Precision } from '../../common/models-api.ts';
+
+export type { Precision };
 
 export interface GPT2Config {
   n_layer: number;

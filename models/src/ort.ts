@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { cpus, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
+import type { DeviceChoice } from '../../common/models-api.ts';
+
+export type { DeviceChoice };
 export type TensorType = 'float32' | 'float16' | 'int64' | 'bool';
 /** bool tensors hold one byte (0 or 1) per element. */
 export type TensorArray = Float32Array | Uint16Array | BigInt64Array | Uint8Array;

@@ -1,10 +1,9 @@
 /**
- * What the rest of the app (the Electron shell bridge, tests) may do with the editor. The shell
- * bridge (renderer/lib/shell-bridge.ts, written with the Electron main process) receives one of
- * these from `connectShell(handle)` at startup; in web mode nothing calls it but the page itself.
+ * What the rest of the app may do with the editor: the Electron shell bridge
+ * (`connectShell(editor)` in shell-bridge.ts), web mode's files and draft (web-files.ts), and
+ * browser tests and benchmarks (`window.likelyEditor`). `LikelyEditor` implements it.
  */
-import type { AnnotatedHtmlInput } from '../../common/export-html.ts';
-import type { DocumentFormat, Notice } from '../../common/shell.ts';
+import type { Notice } from '../../common/shell.ts';
 
 export interface EditorHandle {
   /** The document as Markdown (what a `.md` file holds). */
@@ -13,23 +12,14 @@ export interface EditorHandle {
   setMarkdown(markdown: string): void;
   /** The document's visible text: exactly the text the engine scores (see renderer/README.md). */
   getPlainText(): string;
-  /** Replaces the document with plain text (blank lines split paragraphs); clears undo history. */
+  /** Replaces the document with plain text (blank lines split paragraphs, no Markdown parsing); clears undo history. */
   setPlainText(text: string): void;
-  /** The document in a file format: Markdown, or the plain text. */
-  getText(format: DocumentFormat): string;
-  setText(text: string, format: DocumentFormat): void;
-  /** Called after every change of the text (cheap: no payload). Returns an unsubscribe function. */
+  /** `fn` runs after every change of the text (not on selection moves; cheap: no payload). Returns an unsubscribe function. */
   onChange(fn: () => void): () => void;
-  /**
-   * Input for common/export-html.ts `renderAnnotatedHtml` for the current text, or null while it is
-   * not fully scored. `blocks` give the structure (headings, list items, quotes, code, marks).
-   */
-  getExportInput(): AnnotatedHtmlInput | null;
-  /** Waits until the text is scored, fetches top-5 predictions, and renders the annotated HTML. */
+  /** Waits until the text is scored, fetches top-5 predictions, and renders the annotated HTML (common/export-html.ts). */
   exportHtml(title?: string): Promise<string>;
   /** Dark or light colors (the shell follows the system or the user's choice). */
   setTheme(dark: boolean): void;
-  /** Shows a one-line message in the status area. */
-  showNotice(notice: Notice): void;
-  focus(): void;
+  /** Shows a one-line message in the status bar (null clears it). */
+  showNotice(notice: Notice | null): void;
 }

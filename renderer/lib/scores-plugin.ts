@@ -35,8 +35,8 @@ import { Decoration, DecorationSet, type EditorView } from 'prosemirror-view';
 import type { Node as PMNode } from 'prosemirror-model';
 import type { ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { colorScale, type ColorMode, type Theme } from '../../common/colors.ts';
+import { tokenLabel } from '../../common/format.ts';
 import { commonPrefix, docToText, placeToken, textToPos, type DocText } from './text-map.ts';
-import { tokenLabel } from './format.ts';
 
 export interface TokenSpec {
   /** Index of the token in the mirror (and in the current version while it is fresh). */
@@ -425,11 +425,6 @@ export function tokenAt(s: ScoresState, pos: number): { spec: TokenSpec; from: n
   const pick = found.find((d) => d.from <= pos && pos < d.to) ?? found.find((d) => d.to === pos && d.from < pos) ?? found.find((d) => d.from === d.to);
   if (!pick) return null;
   return { spec: pick.spec as TokenSpec, from: pick.from, to: pick.to, pending: pick.from >= freshEnd(s) };
-}
-
-/** Scored tokens of the mirror that are right for the current text: [0, fresh). */
-export function freshTokens(s: ScoresState): readonly TokenScore[] {
-  return s.fresh >= s.mirror.tokens.length ? s.mirror.tokens : s.mirror.tokens.slice(0, s.fresh);
 }
 
 export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ExportReply, LikelyShell, ShellDocument, ShellEvents } from '../../common/shell.ts';
-import { connectShell, type ShellEditor } from './shell-bridge.ts';
+import type { EditorHandle } from './editor-handle.ts';
+import { connectShell } from './shell-bridge.ts';
 
-// The bridge touches only window.addEventListener and document.documentElement: a minimal page.
+// The bridge touches only window.addEventListener: a minimal page.
 const windowListeners = new Map<string, (e: unknown) => void>();
 Object.assign(globalThis, {
   window: { addEventListener: (t: string, fn: (e: unknown) => void) => windowListeners.set(t, fn), removeEventListener: (t: string) => windowListeners.delete(t) },
-  document: { documentElement: { dataset: {} as Record<string, string>, style: {} as Record<string, string> } },
 });
 
 /** A shell that records what the bridge sends and lets the test push events, like main would. */
@@ -32,13 +32,14 @@ function fakeShell(doc: ShellDocument) {
   return { shell, sent, push };
 }
 
-/** An editor whose Markdown serializer normalizes (as prosemirror-markdown does) and fires onChange on every set. */
+/** An editor whose Markdown serializer normalizes (as prosemirror-markdown does) and fires onChange on every set; it records themes and notices. */
 function fakeEditor() {
   let text = '';
   const fns = new Set<() => void>();
   const changed = () => fns.forEach((f) => f());
-  const editor: ShellEditor & { type(s: string): void; plainLoads: number } = {
+  const editor: EditorHandle & { type(s: string): void; plainLoads: number; seen: string[] } = {
     plainLoads: 0,
+    seen: [],
     getMarkdown: () => text.replace(/\*(\w+)\*/g, '_$1_'),
     getPlainText: () => text.replace(/[*_]/g, ''),
     setMarkdown: (md) => {
@@ -58,6 +59,13 @@ function fakeEditor() {
       text += s;
       changed();
     },
+    exportHtml: async (title) => (title === 'bad' ? Promise.reject(new Error('no scores yet')) : `<title>${title}</title>`),
+    setTheme(dark) {
+      this.seen.push(`dark=${dark}`);
+    },
+    showNotice(n) {
+      if (n) this.seen.push(n.message);
+    },
   };
   return editor;
 }
@@ -74,7 +82,7 @@ test('loads the document; the load itself is not an edit, typing is', async () =
   assert.equal(editor.getMarkdown(), 'Hello _world_');
   assert.equal(sent.edited, 0, 'loading (and the serializer normalizing it) is not an edit');
   assert.deepEqual(states, [state]);
-  assert.equal((globalThis.document.documentElement.dataset as Record<string, string>).theme, 'dark');
+  assert.deepEqual(editor.seen, ['dark=true'], "the document's theme reaches the editor");
   editor.type('!');
   editor.type('?');
   assert.equal(sent.edited, 2);
@@ -96,16 +104,9 @@ test('answers flush with Markdown, or plain text for a .txt document', async () 
   conn!.disconnect();
 });
 
-test('export: the editor builds it, reports its error, or lets main build it', async () => {
+test('export: the editor builds it or reports its error', async () => {
   const { shell, sent, push } = fakeShell({ text: '', format: 'markdown', state, theme });
-  const plain = fakeEditor();
-  const c1 = await connectShell(plain, {}, shell);
-  push('export', { requestId: 1, title: 'a' });
-  assert.deepEqual(sent.exports.at(-1), [1, { unsupported: true }]);
-  c1!.disconnect();
-
-  const rich = Object.assign(fakeEditor(), { exportHtml: async (title?: string) => (title === 'bad' ? Promise.reject(new Error('no scores yet')) : `<title>${title}</title>`) });
-  const c2 = await connectShell(rich, {}, shell);
+  const c2 = await connectShell(fakeEditor(), {}, shell);
   push('export', { requestId: 2, title: 'draft' });
   push('export', { requestId: 3, title: 'bad' });
   await new Promise((r) => setTimeout(r, 0));
@@ -132,8 +133,8 @@ test('a dropped file goes to the shell; a text drag is left to the editor', asyn
 });
 
 test("theme and notices reach the editor's own setTheme and showNotice", async () => {
-  const seen: string[] = [];
-  const editor = Object.assign(fakeEditor(), { setTheme: (dark: boolean) => seen.push(`dark=${dark}`), showNotice: (n: { message: string }) => seen.push(n.message) });
+  const editor = fakeEditor();
+  const seen = editor.seen;
   const { shell, push } = fakeShell({ text: 'x', format: 'markdown', state, theme, recoveredFrom: '2025-01-02T03:04:05.000Z' });
   const conn = await connectShell(editor, {}, shell);
   assert.equal(seen[0], 'dark=true');

@@ -9,23 +9,7 @@
  */
 import type { EngineClient } from '../../common/api.ts';
 import type { DocumentFormat, LikelyShell, Notice, ShellCommand, ShellDocument, ShellState, ThemeState } from '../../common/shell.ts';
-
-/** What the bridge needs from the editor (renderer/lib/editor-handle.ts provides it). */
-export interface ShellEditor {
-  getMarkdown(): string;
-  setMarkdown(markdown: string): void;
-  getPlainText(): string;
-  /** `fn` runs when the document's text changes (not on selection moves). Returns an unsubscribe function. */
-  onChange(fn: () => void): (() => void) | void;
-  /** Loads text as plain paragraphs (no Markdown parsing), for .txt files. Falls back to setMarkdown. */
-  setPlainText?(text: string): void;
-  /** The annotated HTML of the current draft (common/export-html.ts), with the editor's scores and view. Without it main builds the export itself. */
-  exportHtml?(title?: string): Promise<string>;
-  /** Dark or light colors; called with the shell's theme. */
-  setTheme?(dark: boolean): void;
-  /** Shows a one-line message (save problems, restored work, failed drops) unless `hooks.onNotice` is given. */
-  showNotice?(notice: Notice): void;
-}
+import type { EditorHandle } from './editor-handle.ts';
 
 export interface ShellHooks {
   /** Title, path, dirty marker, save problems: for a status line. */
@@ -55,14 +39,7 @@ export function getShell(): LikelyShell | null {
   return typeof window !== 'undefined' && window.likelyShell ? window.likelyShell : null;
 }
 
-/** Applies a theme to the page: `data-theme` and `color-scheme` on <html>. */
-export function applyTheme(theme: ThemeState): void {
-  const root = document.documentElement;
-  root.dataset.theme = theme.dark ? 'dark' : 'light';
-  root.style.colorScheme = theme.dark ? 'dark' : 'light';
-}
-
-export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, shell: LikelyShell | null = getShell()): Promise<ShellConnection | null> {
+export async function connectShell(editor: EditorHandle, hooks: ShellHooks = {}, shell: LikelyShell | null = getShell()): Promise<ShellConnection | null> {
   if (!shell) return null;
   let format: DocumentFormat = 'markdown';
   let loading = false;
@@ -71,10 +48,9 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
   const offs: (() => void)[] = [];
 
   const content = () => (format === 'text' ? editor.getPlainText() : editor.getMarkdown());
-  const notice = (n: Notice) => (hooks.onNotice ? hooks.onNotice(n) : editor.showNotice?.(n));
+  const notice = (n: Notice) => (hooks.onNotice ? hooks.onNotice(n) : editor.showNotice(n));
   const theme = (t: ThemeState) => {
-    applyTheme(t);
-    editor.setTheme?.(t.dark);
+    editor.setTheme(t.dark);
     hooks.onTheme?.(t);
   };
 
@@ -82,7 +58,7 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
     format = doc.format;
     loading = true;
     try {
-      if (doc.format === 'text' && editor.setPlainText) editor.setPlainText(doc.text);
+      if (doc.format === 'text') editor.setPlainText(doc.text);
       else editor.setMarkdown(doc.text);
     } finally {
       loading = false;
@@ -95,27 +71,24 @@ export async function connectShell(editor: ShellEditor, hooks: ShellHooks = {}, 
     hooks.onDocument?.(doc);
   };
 
-  const offChange = editor.onChange(() => {
-    if (loading) return;
-    if (loadedAs) {
-      const now = content();
-      const echo = now === loadedAs.text || now === loadedAs.normalized;
-      loadedAs = null;
-      if (echo) return;
-    }
-    shell.edited();
-  });
-  if (offChange) offs.push(offChange);
-
   offs.push(
+    editor.onChange(() => {
+      if (loading) return;
+      if (loadedAs) {
+        const now = content();
+        const echo = now === loadedAs.text || now === loadedAs.normalized;
+        loadedAs = null;
+        if (echo) return;
+      }
+      shell.edited();
+    }),
     shell.on('flush', ({ requestId }) => shell.provideContent(requestId, content())),
-    shell.on('export', ({ requestId, title }) => {
-      if (!editor.exportHtml) return shell.provideExport(requestId, { unsupported: true });
+    shell.on('export', ({ requestId, title }) =>
       editor.exportHtml(title).then(
         (html) => shell.provideExport(requestId, { html }),
         (e: Error) => shell.provideExport(requestId, { error: e.message }),
-      );
-    }),
+      ),
+    ),
     shell.on('document', load),
     shell.on('state', (s) => hooks.onState?.(s)),
     shell.on('notice', notice),

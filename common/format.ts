@@ -1,0 +1,60 @@
+/**
+ * How numbers and token text are written for people, one set of rules for the editor (popover,
+ * legend, status bar, accessible labels) and the annotated HTML export. Locale-independent, so an
+ * export is the same file everywhere. Environment-neutral.
+ */
+import type { TokenScore } from './api.ts';
+
+/**
+ * Characters that are invisible or reorder the text around them: C0/C1 controls except tab and
+ * newline, ALM, LRM/RLM, line and paragraph separators, bidi embeddings, overrides and isolates,
+ * BOM, lone surrogates. Shown as their code point wherever token text is shown.
+ */
+export const INVISIBLE_SOURCE =
+  '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
+const INVISIBLE = new RegExp(INVISIBLE_SOURCE, 'g');
+
+/** The code point of a character as text: "U+0007", "U+202E". */
+export function codePoint(ch: string): string {
+  return 'U+' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** Token text as plain visible characters: space ␣, newline ↵ (CRLF too), tab ⇥, invisible ones as ⟨U+XXXX⟩; at most `max` characters, then …. */
+export function visibleText(s: string, max = 40): string {
+  const out = s
+    .replace(/\r\n/g, '\n')
+    .replace(INVISIBLE, (ch) => `⟨${codePoint(ch)}⟩`)
+    .replace(/ /g, '␣')
+    .replace(/\n/g, '↵')
+    .replace(/\t/g, '⇥');
+  const chars = Array.from(out);
+  return chars.length > max ? chars.slice(0, max).join('') + '…' : out;
+}
+
+/** 12345 → "12,345". */
+export function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** Probability as a percentage with two significant digits: "31%", "5.1%", "0.0019%". */
+export function formatProbability(logprob: number): string {
+  const pct = Math.exp(logprob) * 100;
+  if (!Number.isFinite(pct)) return '—';
+  if (pct >= 99.5) return '100%';
+  if (pct >= 10) return `${Math.round(pct)}%`;
+  if (pct === 0) return '0%';
+  return `${Number(pct.toPrecision(2))}%`;
+}
+
+/** "12.34", "1,234"; "—" before there is one. */
+export function formatPerplexity(p: number): string {
+  if (!Number.isFinite(p)) return '—';
+  return p >= 100 ? thousands(Math.round(p)) : p.toFixed(2);
+}
+
+/** The accessible label of a token in the editor: its text and numbers (color is never the only signal), and those of the rest of its character. */
+export function tokenLabel(t: TokenScore, tail?: readonly TokenScore[]): string {
+  let s = `“${visibleText(t.text)}” probability ${formatProbability(t.logprob)}, rank ${thousands(t.rank)}, entropy ${t.entropy.toFixed(2)} nats`;
+  if (tail?.length) s += `; the rest of this character: ${tail.map((x) => `${formatProbability(x.logprob)} (rank ${thousands(x.rank)})`).join(', ')}`;
+  return s;
+}

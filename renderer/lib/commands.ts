@@ -1,0 +1,49 @@
+/**
+ * The editing commands with a key, as one table: the keymap binds every `key`, the toolbar shows
+ * the entries with a `label` and writes the key in their tooltip.
+ */
+import { setBlockType, toggleMark } from 'prosemirror-commands';
+import { redo, undo } from 'prosemirror-history';
+import { liftListItem, sinkListItem, wrapInList } from 'prosemirror-schema-list';
+import type { Command } from 'prosemirror-state';
+import { schema } from './schema.ts';
+
+export interface EditCommand {
+  /** ProseMirror key name ("Shift-Ctrl-1", "Mod-b"). */
+  key: string;
+  command: Command;
+  name: string;
+  /** Shown on the toolbar when set. */
+  label?: string;
+  group?: 'edit' | 'format';
+}
+
+const n = schema.nodes;
+const m = schema.marks;
+
+export const COMMANDS: readonly EditCommand[] = [
+  { key: 'Mod-z', command: undo, name: 'Undo', label: 'Undo', group: 'edit' },
+  { key: 'Shift-Mod-z', command: redo, name: 'Redo', label: 'Redo', group: 'edit' },
+  { key: 'Shift-Ctrl-0', command: setBlockType(n.paragraph!), name: 'Paragraph', label: '¶', group: 'format' },
+  { key: 'Shift-Ctrl-1', command: setBlockType(n.heading!, { level: 1 }), name: 'Heading 1', label: 'H1', group: 'format' },
+  { key: 'Shift-Ctrl-2', command: setBlockType(n.heading!, { level: 2 }), name: 'Heading 2', label: 'H2', group: 'format' },
+  { key: 'Shift-Ctrl-3', command: setBlockType(n.heading!, { level: 3 }), name: 'Heading 3' },
+  { key: 'Shift-Ctrl-8', command: wrapInList(n.bullet_list!), name: 'Bullet list', label: '• List', group: 'format' },
+  { key: 'Shift-Ctrl-9', command: wrapInList(n.ordered_list!), name: 'Numbered list', label: '1. List', group: 'format' },
+  { key: 'Mod-b', command: toggleMark(m.strong!), name: 'Strong', label: 'B', group: 'format' },
+  { key: 'Mod-i', command: toggleMark(m.em!), name: 'Emphasis', label: 'I', group: 'format' },
+  { key: 'Mod-`', command: toggleMark(m.code!), name: 'Code' },
+  { key: 'Mod-[', command: liftListItem(n.list_item!), name: 'Lift list item' },
+  { key: 'Mod-]', command: sinkListItem(n.list_item!), name: 'Sink list item' },
+];
+
+export const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+
+/** "Shift-Ctrl-1" → "Ctrl+Shift+1", "Mod-b" → "Ctrl+B" (⌘B on a Mac). */
+export function keyLabel(key: string): string {
+  const parts = key.split('-');
+  const last = parts.pop()!;
+  const mods = ['Ctrl', 'Alt', 'Shift'].filter((mod) => parts.includes(mod) || (mod === 'Ctrl' && parts.includes('Mod') && !isMac));
+  if (isMac && parts.includes('Mod')) mods.unshift('⌘');
+  return [...mods, last.length === 1 ? last.toUpperCase() : last].join('+').replace('⌘+', '⌘');
+}
