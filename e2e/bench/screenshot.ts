@@ -1,8 +1,9 @@
 /**
  * npm run screenshot [-- --out FILE]   (default docs/screenshot.png)
  *
- * The editor at 1280×800 in Debian's Chromium against the real `serve` (embedded model): two
- * paragraphs of English colored by log-probability, and the popover of an unlikely word on the
+ * The editor at 1280×800 in Debian's Chromium against the real `serve` (embedded model): English
+ * colored by log-probability, with a passage pasted twice (the copy is nearly free) and a few lines of
+ * Python (more predictable than prose), and the popover of an unlikely word on the
  * first lines open with its numbers, the model's predictions and fill-in rewrites (one picked with
  * the cycle shortcut). Run it again whenever the model or the UI changes.
  */
@@ -13,7 +14,9 @@ import { openEditor, startSession, waitScored } from './page.ts';
 
 const TEXT = [
   'Writing is mostly rewriting. The first draft of a paragraph is rarely the one a reader sees: sentences get shorter, vague words give way to precise ones, and the order of the ideas settles into something that feels inevitable.',
-  'A language model can help with that work in a modest way. It cannot tell you what you mean, but it can show you where your words surprise it, and a word that surprises the model may well surprise a reader too.',
+  'A language model shows where your words surprise it, and what it has already seen. Pasted a second time, a passage is nearly free: Writing is mostly rewriting. The first draft of a paragraph is rarely the one a reader sees.',
+  'Code is more predictable than prose:',
+  'def mean(values):\n    total = sum(values)\n    return total / len(values)',
 ].join('\n\n');
 
 const argv = process.argv.slice(2);

@@ -9,6 +9,7 @@ import { ModelManagerError } from './errors.ts';
 import { ModelManager } from './manager.ts';
 import { gpt2Interface, onnxModel } from '../testing/onnx-test-models.ts';
 import { validateModelFolder } from './validate.ts';
+import { EMBEDDED_NAME, EMBEDDED_SHAPE } from '../testing/embedded.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'likely-validate-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -62,7 +63,7 @@ describe('validateModelFolder', () => {
 
   test('accepts the embedded model and a model with external data', async () => {
     const v = await validateModelFolder(EMBEDDED_MODEL_DIR);
-    assert.deepEqual(v.config, { layers: 4, heads: 4, width: 128, contextLength: 1024, vocabSize: 50257, name: 'Likely Brown (embedded)' });
+    assert.deepEqual(v.config, { ...EMBEDDED_SHAPE, name: EMBEDDED_NAME });
     assert.deepEqual(v.onnx, [{ path: 'onnx/model.onnx', precision: 'fp32', externalData: [], bytes: statSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')).size }]);
 
     const graph = onnxModel({ ...gpt2Interface(4), initializers: [{ name: 'wte', external: 'model.onnx_data' }] });
@@ -148,7 +149,7 @@ describe('ModelManager.import', () => {
       { id: entry.id, source: entry.source, precision: entry.precision, installed: entry.installed, path: entry.path },
       { id: 'brown', source: 'imported', precision: 'fp32', installed: true, path: src },
     );
-    assert.equal(entry.name, 'Likely Brown (embedded)');
+    assert.equal(entry.name, EMBEDDED_NAME);
     assert.equal(m.resolve('brown'), src);
     await assert.rejects(m.import(src, { id: 'brown' }), (e: ModelManagerError) => e.code === 'exists');
     await assert.rejects(m.import(src, { id: 'embedded' }), (e: ModelManagerError) => e.code === 'exists');

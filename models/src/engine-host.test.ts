@@ -9,6 +9,7 @@ import type { EngineStatus, ScoreUpdate } from '../../common/api.ts';
 import { EngineHost, forkSpawn, ModelSwitchError, type EngineProcessLike } from './engine-host.ts';
 import { nextEvent } from '../testing/host-events.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
+import { EMBEDDED_NAME } from '../testing/embedded.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -124,7 +125,7 @@ test('switchModel loads another folder, reports loading → ready with its info,
   const host = new EngineHost({ device: 'cpu' });
   try {
     const ready = await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
-    assert.equal(ready.model?.name, 'Likely Brown (embedded)');
+    assert.equal(ready.model?.name, EMBEDDED_NAME);
     const first = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
     await host.call('update', { version: 7, text: TEXT });
     const before = await first;
@@ -214,7 +215,7 @@ test('a broken or missing folder reports a clear error, then the previous model 
       );
       assert.ok(err instanceof ModelSwitchError);
       assert.match(err.message, dir === broken ? /could not load the model in .*: corrupt model file/ : /could not load the model in .*: model folder .* does not exist/);
-      assert.equal(err.restored?.name, 'Likely Brown (embedded)', 'the previous model is back');
+      assert.equal(err.restored?.name, EMBEDDED_NAME, 'the previous model is back');
       // Up to the restored model's ready (the re-sent document may already be scoring after it).
       const states = seen.statuses.map((s) => s.state);
       const readyAt = states.indexOf('ready', states.indexOf('error'));
