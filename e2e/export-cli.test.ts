@@ -28,8 +28,8 @@ const folder = join(dir, 'folder');
 mkdirSync(folder);
 
 const CASES: [string, string[], RegExp][] = [
-  ['missing file', [join(dir, 'nope.txt'), '--html', existing], /^likely: cannot read .*nope\.txt: no such file$/],
-  ['binary file', [binary, '--html', existing], /^likely: .*binary\.txt looks like a binary file/],
+  ['missing file', [join(dir, 'nope.txt'), '--html', existing], /^likely: nope\.txt was not found \(.*nope\.txt\)$/],
+  ['binary file', [binary, '--html', existing], /^likely: binary\.txt is not a text file \(it contains binary data\)$/],
   ['empty file', [empty, '--html', existing], /^likely: .*empty\.txt is empty$/],
   ['a folder as FILE', [folder, '--html', existing], /^likely: .*folder is a folder, not a text file$/],
   ['bad mode', [good, '--html', existing, '--mode', 'colors'], /^likely: --mode must be logprob, rank or entropy, got "colors"$/],
