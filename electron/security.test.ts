@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { MAX_UPDATE_CHARS } from '../common/limits.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedExternalUrl,
@@ -66,6 +67,9 @@ test('shell messages are checked', () => {
   assert.deepEqual(validateContentReply(3, 'text'), { requestId: 3, text: 'text' });
   assert.throws(() => validateContentReply('3', 'text'), /invalid content reply/);
   assert.throws(() => validateContentReply(3, { text: 'x' }), /invalid content reply/);
+  // A draft too large to score (a huge paste) still goes to its file.
+  const big = 'x'.repeat(MAX_UPDATE_CHARS * 2);
+  assert.equal(validateContentReply(3, big).text.length, big.length);
   assert.deepEqual(validateExportReply(1, { html: '<p>' }), { requestId: 1, reply: { html: '<p>' } });
   assert.deepEqual(validateExportReply(1, { unsupported: true }), { requestId: 1, reply: { unsupported: true } });
   assert.throws(() => validateExportReply(1, { html: 5 }), /invalid export reply/);

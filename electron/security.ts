@@ -5,7 +5,7 @@
  * which files the app:// protocol serves. main.ts and window.ts apply them (see README.md).
  */
 import { isAbsolute } from 'node:path';
-import { MAX_UPDATE_CHARS } from '../common/limits.ts';
+import { MAX_SAVE_CHARS } from '../common/limits.ts';
 import { CallError, isPlainObject } from '../common/rpc.ts';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, SHELL_COMMAND_KINDS, THEME_SOURCES, type ExportReply, type ShellCommand } from '../common/shell.ts';
 import { contentSecurityPolicy, resolveStaticPath } from '../node/static-files.ts';
@@ -70,7 +70,7 @@ export function validateShellCommand(cmd: unknown): ShellCommand {
 }
 
 export function validateContentReply(requestId: unknown, text: unknown): { requestId: number; text: string } {
-  if (!isIndex(requestId) || typeof text !== 'string' || text.length > MAX_UPDATE_CHARS) throw new CallError('invalid content reply');
+  if (!isIndex(requestId) || typeof text !== 'string' || text.length > MAX_SAVE_CHARS) throw new CallError('invalid content reply');
   return { requestId, text };
 }
 

@@ -223,12 +223,9 @@ export class DocumentSession {
       const path = this.path;
       if (!path) return 'needs-path';
       if (!opts.overwrite && this.stamp && (await fileChanged(path, this.stamp)) === 'changed') return 'conflict'; // a deleted file is simply written again
-      const generation = this.editGeneration;
-      const text = await this.fetchContent();
       try {
-        await this.writeFile(path, text, generation);
+        await this.writeCurrent(path);
       } catch (e) {
-        await this.writeRecovery(text);
         this.problem = (e as Error).message;
         this.emit();
         throw e;
@@ -238,15 +235,24 @@ export class DocumentSession {
     });
   }
 
+  /** Writes the page's current text to `path`; when that fails the text goes to the recovery store before the error is rethrown. */
+  private async writeCurrent(path: string): Promise<void> {
+    const generation = this.editGeneration;
+    const text = await this.fetchContent();
+    try {
+      await this.writeFile(path, text, generation);
+    } catch (e) {
+      await this.writeRecovery(text);
+      throw e;
+    }
+  }
+
   /** Saves to `path` and makes it the document's file. */
   saveAs(path: string): Promise<void> {
     return this.enqueue(async () => {
-      const generation = this.editGeneration;
-      const text = await this.fetchContent();
       try {
-        await this.writeFile(path, text, generation);
+        await this.writeCurrent(path);
       } catch (e) {
-        await this.writeRecovery(text);
         this.emit();
         throw e;
       }
