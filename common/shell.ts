@@ -64,8 +64,8 @@ export type ShellCommand =
 export const SHELL_COMMAND_KINDS = ['new', 'open', 'save', 'save-as', 'export-html', 'close', 'restart-engine', 'set-theme'] as const;
 export const THEME_SOURCES: readonly ThemeSource[] = ['system', 'light', 'dark'];
 
-/** What the renderer answers to an export request: the annotated HTML, an error, or "let main build it from the engine's scores". */
-export type ExportReply = { html: string } | { error: string } | { unsupported: true };
+/** What the renderer answers to an export request: the annotated HTML, or why it could not build it. */
+export type ExportReply = { html: string } | { error: string };
 
 /** Events main pushes to a window. */
 export interface ShellEvents {

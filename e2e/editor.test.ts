@@ -6,19 +6,18 @@
 // Screenshots go to e2e/artifacts/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright';
+import { test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright';
 import WebSocket from 'ws';
 import type { TokenScore } from '../common/api.ts';
 import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
 import { formatProbability } from '../common/format.ts';
 import { rankBucketCounts } from '../common/stats.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, NO_CHROMIUM, ROOT, servedApp, waitScored, watchErrors } from './web-harness.ts';
 
 interface ScoreJson {
   model: string;
@@ -28,27 +27,10 @@ interface ScoreJson {
 }
 
 const WAIT = { timeout: 60_000 };
-let served: Served;
-let browser: Browser;
-let dir: string;
-
-before(async () => {
-  if (NO_CHROMIUM) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'likely-editor-'));
-  ensureRendererBuilt();
-  served = await startServe();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const app = servedApp('editor');
 
 function score(text: string): ScoreJson {
-  const file = join(dir, `doc-${Math.random().toString(36).slice(2)}.txt`);
+  const file = join(app.dir, `doc-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(file, text);
   const r = spawnSync('npm', ['run', '--silent', 'likely', '--', 'score', file, '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -62,11 +44,11 @@ interface Opened {
 }
 
 async function open(): Promise<Opened> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+  const context = await app.browser.newContext({ viewport: { width: 1200, height: 760 } });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await page.goto(served.url);
+  await page.goto(app.served.url);
   await page.waitForSelector('.ProseMirror', WAIT);
   await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
   return { context, page, errors };
@@ -376,7 +358,7 @@ test('stats panel: rank buckets match common/stats.ts; clicking a bar highlights
 });
 
 test('the engine WebSocket refuses foreign origins (a page from another origin and a bare client)', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
-  const engineUrl = `ws://127.0.0.1:${served.port}/engine`;
+  const engineUrl = `ws://127.0.0.1:${app.served.port}/engine`;
   const attempt = (origin: string | undefined) =>
     new Promise<string>((resolve) => {
       const ws = new WebSocket(engineUrl, origin ? { origin } : {});
@@ -388,9 +370,9 @@ test('the engine WebSocket refuses foreign origins (a page from another origin a
       ws.on('error', (e) => resolve(`error ${e.message}`));
     });
   assert.equal(await attempt('http://evil.example'), 'refused 403');
-  assert.equal(await attempt(`http://127.0.0.1:${served.port + 1}`), 'refused 403');
+  assert.equal(await attempt(`http://127.0.0.1:${app.served.port + 1}`), 'refused 403');
   assert.equal(await attempt(undefined), 'refused 403');
-  assert.equal(await attempt(`http://127.0.0.1:${served.port}`), 'open');
+  assert.equal(await attempt(`http://127.0.0.1:${app.served.port}`), 'open');
   // A page served from another origin tries to connect from the browser.
   const foreign: Server = createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
@@ -398,7 +380,7 @@ test('the engine WebSocket refuses foreign origins (a page from another origin a
   });
   await new Promise<void>((r) => foreign.listen(0, '127.0.0.1', () => r()));
   try {
-    const page = await browser.newPage();
+    const page = await app.browser.newPage();
     await page.goto(`http://127.0.0.1:${(foreign.address() as { port: number }).port}/`);
     const outcome = await page.evaluate(
       (url) =>
@@ -417,7 +399,7 @@ test('the engine WebSocket refuses foreign origins (a page from another origin a
   }
   // Plain HTTP with another Host (DNS rebinding) is refused too.
   const status = await new Promise<number>((resolve, reject) => {
-    get({ host: '127.0.0.1', port: served.port, path: '/', headers: { Host: 'evil.example' } }, (res) => {
+    get({ host: '127.0.0.1', port: app.served.port, path: '/', headers: { Host: 'evil.example' } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     }).on('error', reject);

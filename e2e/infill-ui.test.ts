@@ -7,37 +7,18 @@
 // Screenshots go to e2e/artifacts/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright';
-import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, NO_CHROMIUM, ROOT, servedApp, waitScored, watchErrors } from './web-harness.ts';
 
 const WAIT = { timeout: 60_000 };
 const TEXT =
   'The committee met on Tuesday to discuss the budget for the new library. After a long debate, the members agreed to spend most of the money on books and the rest on repairs to the old building.';
 
-let served: Served;
-let browser: Browser;
-let dir: string;
-
-before(async () => {
-  if (NO_CHROMIUM) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'likely-infill-ui-'));
-  ensureRendererBuilt();
-  served = await startServe(['--model', EMBEDDED_MODEL_DIR, '--models-dir', join(dir, 'models')]);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const app = servedApp('infill-ui');
 
 interface CliInfill {
   span: { start: number; end: number; text: string };
@@ -45,7 +26,7 @@ interface CliInfill {
 }
 
 function cliInfill(text: string, start: number, end: number): CliInfill {
-  const file = join(dir, 'draft.txt');
+  const file = join(app.dir, 'draft.txt');
   writeFileSync(file, text);
   const r = spawnSync('npm', ['run', '--silent', 'likely', '--', 'infill', file, '--from', String(start), '--to', String(end), '--json', '--k', '8'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -95,11 +76,11 @@ function unlikelyWord(page: Page): Promise<number> {
 }
 
 test('rewrites in the popover: same as `likely infill`, bars, cycle shortcut, Enter and click replace the span as one undoable step, re-scored', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const context = await app.browser.newContext({ viewport: { width: 1200, height: 800 } });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await page.goto(served.url);
+  await page.goto(app.served.url);
   await page.waitForSelector('.ProseMirror', WAIT);
   await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
   await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);
@@ -221,10 +202,10 @@ async function assertScoredAround(page: Page, a: number, b: number): Promise<voi
 }
 
 test('a rewrite result that arrives after an edit superseded its request is dropped', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const context = await app.browser.newContext({ viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await page.goto(served.url);
+  await page.goto(app.served.url);
   await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
   await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);
   await waitScored(page);

@@ -16,13 +16,14 @@ import type { TokenScore } from '../common/api.ts';
 import type { DownloadProgress, ModelsClient } from '../common/models-api.ts';
 import { LocalHub } from '../models/testing/local-hub.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
+import { EMBEDDED_NAME } from '../models/testing/embedded.ts';
 import './page-globals.ts';
 import { ARTIFACTS, ensureRendererBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
 
 const PYTHON = '/usr/bin/python3';
 const REPO = 'likely-test/tiny-int8';
 const ID = 'tiny-test-int8';
-const NAME = 'Likely Brown int8 (test hub)';
+const NAME = 'Test model int8 (test hub)';
 const WAIT = { timeout: 30_000 };
 const DRAFT = 'The committee met on Tuesday to discuss the budget. Several members argued that the proposal would raise taxes on small farms.';
 
@@ -118,7 +119,8 @@ test('download a model from the hub with progress, pause and resume, switch to i
     await waitScored(page);
     const before = await mirrorLogprobs(page);
     const status = page.locator('.statusbar');
-    assert.match(await status.innerText(), /Likely Brown \(embedded\)[\s\S]*fp32[\s\S]*CPU/);
+    const statusText = await status.innerText();
+    assert.match(statusText.slice(Math.max(0, statusText.indexOf(EMBEDDED_NAME))), new RegExp(`^${EMBEDDED_NAME.replace(/[()]/g, '\\$&')}[\\s\\S]*fp32[\\s\\S]*CPU`));
 
     // The panel: every model with its download size and memory; warnings where the machine lacks memory.
     await page.click('[data-action="models"]');
@@ -126,7 +128,7 @@ test('download a model from the hub with progress, pause and resume, switch to i
     await panel.waitFor();
     const row = panel.locator(`[data-model-id="${ID}"]`);
     await row.waitFor();
-    assert.match(await panel.locator('[data-models="current"]').innerText(), /Using Likely Brown \(embedded\) · fp32 · CPU/);
+    assert.ok((await panel.locator('[data-models="current"]').innerText()).includes(`Using ${EMBEDDED_NAME} · fp32 · CPU`));
     const state = await page.evaluate(() => (window.likelyEditorState!.engine as unknown as { models: ModelsClient }).models.call('modelsState', {}));
     assert.equal(state.modelsDir, modelsDir);
     const hubEntry = state.models.find((m) => m.id === ID)!;

@@ -5,16 +5,14 @@
 // runs past the viewport and that the page itself never scrolls, and writes a PNG to
 // e2e/artifacts/screens/ for review.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright';
+import { before, test } from 'node:test';
+import type { Page } from 'playwright';
 import { formatBytes } from '../common/models-api.ts';
 import { loadRegistry } from '../models/manager/registry.ts';
-import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { ARTIFACTS, NO_CHROMIUM, servedApp, waitScored, watchErrors } from './web-harness.ts';
 
 const WAIT = { timeout: 120_000 };
 const OUT = join(ARTIFACTS, 'screens');
@@ -32,23 +30,8 @@ const SMALL = (() => {
   return { name: m.name, bytes: m.files.reduce((s, f) => s + (f.bytes ?? f.approxBytes), 0) };
 })();
 
-let served: Served;
-let browser: Browser;
-let dir: string;
-
-before(async () => {
-  mkdirSync(OUT, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'likely-screens-'));
-  ensureRendererBuilt();
-  served = await startServe(['--model', EMBEDDED_MODEL_DIR, '--models-dir', join(dir, 'models')]);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const app = servedApp('screens');
+before(() => mkdirSync(OUT, { recursive: true }));
 
 /** Boxes of the elements that must be wholly inside the viewport, and whether the page scrolls. */
 async function overflows(page: Page, selectors: string[]): Promise<string[]> {
@@ -86,14 +69,14 @@ for (const [width, height] of [
   [1024, 700],
 ] as const) {
   for (const scheme of ['light', 'dark'] as const) {
-    test(`every screen at ${width}×${height}, ${scheme}`, { timeout: 600_000 }, async () => {
-      const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme, deviceScaleFactor: 1 });
+    test(`every screen at ${width}×${height}, ${scheme}`, { skip: NO_CHROMIUM, timeout: 600_000 }, async () => {
+      const context = await app.browser.newContext({ viewport: { width, height }, colorScheme: scheme, deviceScaleFactor: 1 });
       context.setDefaultTimeout(60_000);
       const page = await context.newPage();
       const errors = watchErrors(page);
       const tag = `${width}x${height}-${scheme}`;
       try {
-        await page.goto(served.url);
+        await page.goto(app.served.url);
         await page.waitForSelector('.ProseMirror', WAIT);
         assert.equal(await page.evaluate(() => document.documentElement.classList.contains('dark')), scheme === 'dark');
 

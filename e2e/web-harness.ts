@@ -2,9 +2,12 @@
 // are newer than the build, start the real `serve` (engine with the embedded model) on a free
 // port, launch Chromium (e2e/chromium.ts), and stop everything reliably.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright';
+import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import { findChromium } from './chromium.ts';
 import './page-globals.ts';
 
@@ -104,4 +107,35 @@ export function watchErrors(page: Page): string[] {
 /** Waits until every token of the editor's current text is scored and drawn (none pending). */
 export async function waitScored(page: Page, timeout = 60_000, polling: number | 'raf' = 'raf'): Promise<void> {
   await page.waitForFunction(() => window.likelyEditorState!.done && document.querySelectorAll('.ProseMirror .tok.pending').length === 0, null, { timeout, polling });
+}
+
+/** What a browser test of the served app works with; filled in by `servedApp`'s before hook. */
+export interface ServedApp {
+  served: Served;
+  browser: Browser;
+  /** A private temporary folder (the models folder is `models/` in it), removed after the tests. */
+  dir: string;
+}
+
+/**
+ * Registers the before/after hooks most browser tests share: the renderer built, `serve` with the
+ * embedded model and a private models folder, and Chromium; all stopped and removed afterwards.
+ * Without Chromium nothing starts (the tests skip with NO_CHROMIUM).
+ */
+export function servedApp(name: string): ServedApp {
+  const app = {} as ServedApp;
+  before(async () => {
+    if (NO_CHROMIUM) return;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    app.dir = mkdtempSync(join(tmpdir(), `likely-${name}-`));
+    ensureRendererBuilt();
+    app.served = await startServe(['--model', EMBEDDED_MODEL_DIR, '--models-dir', join(app.dir, 'models')]);
+    app.browser = await launchChromium();
+  });
+  after(async () => {
+    await app.browser?.close();
+    await app.served?.stop();
+    if (app.dir) rmSync(app.dir, { recursive: true, force: true });
+  });
+  return app;
 }

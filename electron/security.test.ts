@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_UPDATE_CHARS } from '../common/limits.ts';
+import { contentSecurityPolicy } from '../node/static-files.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedExternalUrl,
@@ -49,6 +50,13 @@ test('permissions are denied by default; only our page may write plain text to t
   assert.equal(isPermissionAllowed('clipboard-sanitized-write', 'https://evil.com/'), false);
 });
 
+test("the app's CSP is the web page's minus the WebSocket, so the browser tests (a CSP violation fails them) cover it", () => {
+  // e2e/*.test.ts run the same renderer build under serve's policy and fail on any console error.
+  const served = contentSecurityPolicy(['ws://127.0.0.1:1234']);
+  assert.equal(served.replace(' ws://127.0.0.1:1234', ''), CONTENT_SECURITY_POLICY);
+  assert.match(CONTENT_SECURITY_POLICY, /(^|; )style-src 'self'(;|$)/, 'no inline styles: token colors go through the CSSOM');
+});
+
 test('the CSP allows scripts only from the app and no remote connections', () => {
   assert.match(CONTENT_SECURITY_POLICY, /(^|; )script-src 'self'(;|$)/);
   assert.match(CONTENT_SECURITY_POLICY, /(^|; )default-src 'none'(;|$)/);
@@ -71,7 +79,8 @@ test('shell messages are checked', () => {
   const big = 'x'.repeat(MAX_UPDATE_CHARS * 2);
   assert.equal(validateContentReply(3, big).text.length, big.length);
   assert.deepEqual(validateExportReply(1, { html: '<p>' }), { requestId: 1, reply: { html: '<p>' } });
-  assert.deepEqual(validateExportReply(1, { unsupported: true }), { requestId: 1, reply: { unsupported: true } });
+  // The page has the scores and builds the export; it cannot ask main to do it instead.
+  assert.throws(() => validateExportReply(1, { unsupported: true }), /invalid export reply/);
   assert.throws(() => validateExportReply(1, { html: 5 }), /invalid export reply/);
   assert.equal(validateDroppedPath('/home/w/a.md'), '/home/w/a.md');
   for (const p of ['a.md', '', '/a\0b', 5, null]) assert.throws(() => validateDroppedPath(p), /invalid file path/);

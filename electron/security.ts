@@ -81,7 +81,6 @@ export function validateExportReply(requestId: unknown, reply: unknown): { reque
   if (!isIndex(requestId) || !isPlainObject(reply)) throw new CallError('invalid export reply');
   if (typeof reply.html === 'string' && reply.html.length <= MAX_EXPORT_CHARS) return { requestId, reply: { html: reply.html } };
   if (typeof reply.error === 'string') return { requestId, reply: { error: reply.error.slice(0, 500) } };
-  if (reply.unsupported === true) return { requestId, reply: { unsupported: true } };
   throw new CallError('invalid export reply');
 }
 

@@ -248,8 +248,9 @@ export class DocumentWindow {
     return true;
   }
 
-  private requestExport(title: string): Promise<ExportReply> {
-    if (!this.pageReady) return Promise.resolve({ unsupported: true });
+  /** The page's export, or null before the page is ready (main then builds it from the engine's scores). */
+  private requestExport(title: string): Promise<ExportReply | null> {
+    if (!this.pageReady) return Promise.resolve(null);
     return this.ask<ExportReply>(this.exportRequests, EXPORT_TIMEOUT_MS, () => ({ error: 'the editor took too long to build the export' }), (requestId) => this.send('export', { requestId, title }));
   }
 
@@ -268,8 +269,8 @@ export class DocumentWindow {
     }
     try {
       const reply = await this.requestExport(title);
-      if ('error' in reply) throw new Error(reply.error);
-      const html = 'html' in reply ? reply.html : await this.engine.exportHtml({ title });
+      if (reply && 'error' in reply) throw new Error(reply.error);
+      const html = reply ? reply.html : await this.engine.exportHtml({ title });
       await atomicWriteFile(filePath, html);
       this.notice({ level: 'info', message: `exported to ${filePath}` });
     } catch (e) {

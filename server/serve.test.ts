@@ -19,7 +19,7 @@ const work = mkdtempSync(join(tmpdir(), 'likely-serve-models-'));
 const modelsDir = join(work, 'models');
 const registryPath = join(work, 'registry.json');
 const REPO = 'likely-test/served';
-const NAME = 'Likely Brown (served by the test hub)';
+const NAME = 'Test model (served by the test hub)';
 let hub: LocalHub;
 const savedEndpoint = process.env.HF_ENDPOINT;
 

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
+import { formatBytes, type DownloadProgress, type ModelListEntry } from '../../common/models-api.ts';
 import { progressLine } from '../cli/models.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { buildModelFolder } from '../synthetic/random-models.ts';
@@ -68,8 +68,10 @@ describe('likely models', () => {
     assert.equal(dl.code, 0, dl.stderr);
     assert.equal(dl.stdout, join(modelsDir, 'gpt2-small-fp32') + '\n');
     assert.match(dl.stderr, /gpt2-small-fp32: connecting to the hub…/);
-    assert.match(dl.stderr, /onnx\/model\.onnx \(4\/4\) {2}[\d.]+ [kMG]?B \/ 31\.0 MB {2}\d+%/);
-    assert.match(dl.stderr, /gpt2-small-fp32: done, 31\.0 MB/);
+    // The four files the registry lists, served from the embedded model's folder.
+    const total = formatBytes(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'].reduce((s, f) => s + statSync(join(EMBEDDED_MODEL_DIR, f)).size, 0));
+    assert.match(dl.stderr, new RegExp(`onnx/model\\.onnx \\(4/4\\) {2}[\\d.]+ [kMG]?B / ${total.replace('.', '\\.')} {2}\\d+%`));
+    assert.ok(dl.stderr.includes(`gpt2-small-fp32: done, ${total}`), dl.stderr);
     assert.ok(readFileSync(join(modelsDir, 'gpt2-small-fp32', 'onnx', 'model.onnx')).equals(readFileSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx'))));
 
     const path = await likely(['models', 'path', 'gpt2-small-fp32']);

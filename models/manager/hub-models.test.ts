@@ -88,12 +88,12 @@ test('a download that fails validation keeps its files and says what is wrong; a
   const repo = 'likely-test/broken-gpt2';
   const broken = { ...entry, id: 'broken-small', repo };
   hub.addRepo(repo, join(root, 'hub', entry.repo));
-  // A config that disagrees with the graph (6 layers, the graph has 4).
-  const config = JSON.parse(hub.file(repo, 'config.json').data.toString('utf8')) as Record<string, unknown>;
-  hub.setFile(repo, 'config.json', Buffer.from(JSON.stringify({ ...config, n_layer: 6 })));
+  // A config that disagrees with the graph (two layers more than the graph has).
+  const config = JSON.parse(hub.file(repo, 'config.json').data.toString('utf8')) as { n_layer: number };
+  hub.setFile(repo, 'config.json', Buffer.from(JSON.stringify({ ...config, n_layer: config.n_layer + 2 })));
   const modelsDir = join(root, 'models-broken');
   const manager = new ModelManager({ modelsDir, registry: [broken], endpoint: hub.endpoint });
-  const fail = (e: unknown) => e instanceof ModelManagerError && e.code === 'invalid-model' && /lacks the inputs past_key_values\.4\.key/.test(e.message) && e.message.includes('kept');
+  const fail = (e: unknown) => e instanceof ModelManagerError && e.code === 'invalid-model' && e.message.includes(`lacks the inputs past_key_values.${config.n_layer}.key`) && e.message.includes('kept');
   await assert.rejects(manager.download('broken-small'), fail);
   const staged = join(modelsDir, '.staging', 'broken-small', 'onnx', 'model.onnx');
   assert.ok(existsSync(staged), 'the downloaded files are kept');

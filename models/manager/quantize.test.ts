@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Engine } from '../src/engine.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
+import { EMBEDDED_SHAPE } from '../testing/embedded.ts';
 import { validateModelFolder } from './validate.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,11 +25,13 @@ const TEXT =
   'The committee met on Tuesday to discuss the budget. Several members argued that the proposal would raise taxes on small farms, while others said it was long overdue.';
 
 describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (apt-get install python3-onnx)` }, () => {
-  test('int8 variant of the embedded model: valid, loads as int8, log-probs within 0.05 nats of fp32', async () => {
+  test('int8 variant of the embedded model: valid, loads as int8, log-probs within 0.1 nats of fp32', async () => {
     const out = join(work, 'embedded-int8');
     const r = spawnSync(PYTHON, [SCRIPT, EMBEDDED_MODEL_DIR, out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^quantized 17 MatMuls \(per-column int8; 16 fp32 weights dropped\): .*model_quantized\.onnx \([\d.]+ MB\)\n$/);
+    const { layers: L, width: C, vocabSize: V } = EMBEDDED_SHAPE;
+    // Four MatMuls per layer and the head; the head's weight is the tied embedding, which stays.
+    assert.match(r.stdout, new RegExp(`^quantized ${4 * L + 1} MatMuls \\(per-column int8; ${4 * L} fp32 weights dropped\\): .*model_quantized\\.onnx \\([\\d.]+ MB\\)\n$`));
 
     const valid = await validateModelFolder(out);
     assert.deepEqual(
@@ -37,11 +40,11 @@ describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (ap
     );
     const bytes = readFileSync(join(out, 'onnx', 'model_quantized.onnx'));
     assert.ok(bytes.includes('MatMulInteger') && bytes.includes('DynamicQuantizeLinear'));
-    // The 16 layer weights shrink to a quarter; the head gets an int8 copy of the tied embedding,
+    // The layer weights shrink to a quarter; the head gets an int8 copy of the tied embedding,
     // which stays fp32 for its Gather.
     const fp32Bytes = statSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')).size;
-    const layerWeights = 4 * (128 * 384 + 128 * 128 + 128 * 512 + 512 * 128);
-    const expected = fp32Bytes - layerWeights * 3 + 50257 * 128;
+    const layerWeights = L * (C * 3 * C + C * C + C * 4 * C + 4 * C * C);
+    const expected = fp32Bytes - layerWeights * 3 + V * C;
     assert.ok(Math.abs(bytes.length - expected) < 0.01 * expected, `${bytes.length} bytes, expected about ${expected}`);
 
     const fp32 = await Engine.load({ modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' });
@@ -54,7 +57,8 @@ describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (ap
     const max = Math.max(...diffs);
     const mean = diffs.reduce((s, d) => s + d, 0) / diffs.length;
     assert.ok(max > 0, 'int8 is not bit-identical to fp32 (the quantized graph ran)');
-    assert.ok(max < 0.05 && mean < 0.01, `max ${max.toFixed(4)}, mean ${mean.toFixed(4)} nats`);
+    // Activations are quantized per run (DynamicQuantizeLinear); a deeper model adds up more rounding.
+    assert.ok(max < 0.1 && mean < 0.01, `max ${max.toFixed(4)}, mean ${mean.toFixed(4)} nats`);
   });
 
   test('bad input is a one-line error', () => {

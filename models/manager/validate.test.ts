@@ -19,7 +19,8 @@ let n = 0;
 function folder(opts: { onnx?: Record<string, Uint8Array>; config?: Record<string, unknown> | null; tokenizer?: boolean } = {}): string {
   const dir = join(root, `m${n++}`);
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const config = JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+  // The embedded model's config with the shape of the 4-layer test graphs (gpt2Interface(4)).
+  const config = { ...(JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>), n_layer: 4, n_head: 4, n_embd: 128 };
   if (opts.config !== null) writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...opts.config }));
   if (opts.tokenizer !== false) {
     cpSync(join(EMBEDDED_MODEL_DIR, 'tokenizer.json'), join(dir, 'tokenizer.json'));

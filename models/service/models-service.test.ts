@@ -19,7 +19,7 @@ import { initialChoice, ModelsService, type ModelsChoice } from './models-servic
 
 const work = mkdtempSync(join(tmpdir(), 'likely-models-service-'));
 const REPO = 'likely-test/tiny-copy';
-const NAME = 'Likely Brown (from the test hub)';
+const NAME = 'Test model (from the test hub)';
 let hub: LocalHub;
 let registry: RegistryModel[];
 

@@ -121,7 +121,7 @@ function record(host: EngineHost) {
 const TEXT = 'The committee met on Tuesday to discuss the budget, and several members argued about taxes.';
 
 test('switchModel loads another folder, reports loading → ready with its info, and re-scores the open document', async () => {
-  const copy = tempModelCopy('Likely Brown (copy for the switch test)');
+  const copy = tempModelCopy('Test model (copy for the switch test)');
   const host = new EngineHost({ device: 'cpu' });
   try {
     const ready = await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
@@ -133,7 +133,7 @@ test('switchModel loads another folder, reports loading → ready with its info,
     const seen = record(host);
     const rescored = nextEvent<ScoreUpdate>(host, 'scores', (u) => u.version === 7 && u.done);
     const info = await host.switchModel({ modelDir: copy });
-    assert.equal(info.name, 'Likely Brown (copy for the switch test)');
+    assert.equal(info.name, 'Test model (copy for the switch test)');
     assert.equal(info.precision, 'fp32');
     assert.equal(info.device, 'cpu');
     assert.equal(info.fallbackReason, 'CPU chosen in settings');
@@ -179,7 +179,7 @@ test('switchModel to an int8 folder re-scores with int8 numbers; device CPU and 
     const q = await rescored;
     assert.equal(q.tokenCount, fp32.tokenCount);
     const diffs = q.tokens.map((t, i) => Math.abs(t.logprob - fp32.tokens[i]!.logprob));
-    assert.ok(Math.max(...diffs) > 0 && Math.max(...diffs) < 0.05, `int8 numbers, close to fp32 (max diff ${Math.max(...diffs)})`);
+    assert.ok(Math.max(...diffs) > 0 && Math.max(...diffs) < 0.1, `int8 numbers, close to fp32 (max diff ${Math.max(...diffs)})`);
 
     // Device only: the folder and its precision stay.
     const cpu = await host.switchModel({ device: 'cpu' });

@@ -44,11 +44,16 @@ export class DocScores {
   /** Tokens [0, scored) have scores. */
   scored = 0;
 
+  /** How the document is split into the model's context (planned once per version: process and scoreFrom both need it). */
+  readonly windows: readonly Window[];
+
   constructor(
     readonly version: number,
     readonly text: string,
     readonly enc: Encoding,
+    contextLength: number,
   ) {
+    this.windows = planWindows(enc.ids, contextLength);
     const n = enc.ids.length;
     this.logprob = new Float32Array(n);
     this.rank = new Int32Array(n);
@@ -196,12 +201,12 @@ export class Engine {
 
   private async process(version: number, text: string): Promise<void> {
     const enc = this.model.tokenizer.encode(text);
-    const doc = new DocScores(version, text, enc);
+    const doc = new DocScores(version, text, enc, this.model.contextLength);
     const prev = this.doc;
     const firstChanged = prev ? firstDifference(prev.enc.ids, enc.ids) : 0;
     // Scores before the first changed token stay valid only where the token's window still starts
     // at the same place (windows.ts firstContextChange: crossing the context length moves them).
-    const keep = prev ? Math.min(firstChanged, prev.scored, firstContextChange(prev.enc.ids, enc.ids, this.model.contextLength)) : 0;
+    const keep = prev ? Math.min(firstChanged, prev.scored, firstContextChange(prev.windows, doc.windows)) : 0;
     if (prev && keep > 0) doc.copyFrom(prev, 0, 0, keep);
     doc.scored = keep;
     this.doc = doc;
@@ -221,7 +226,7 @@ export class Engine {
    */
   private async scoreFrom(doc: DocScores, start: number, cancelled: () => boolean, progress: (from: number, to: number) => void): Promise<boolean> {
     const ids = doc.enc.ids;
-    for (const w of planWindows(ids, this.model.contextLength)) {
+    for (const w of doc.windows) {
       if (w.b <= start) continue;
       const input = windowInput(ids, w, EOT);
       const key = windowKey(input, ids[w.b - 1]!, w);
@@ -366,7 +371,7 @@ export class Engine {
     text: string,
     opts: { topK?: number; onProgress?: (scored: number, total: number) => void } = {},
   ): Promise<{ model: ModelInfo; perplexity: number; tokens: TokenScore[]; predictions?: Prediction[][]; doc: DocScores }> {
-    const doc = new DocScores(-1, text, this.model.tokenizer.encode(text));
+    const doc = new DocScores(-1, text, this.model.tokenizer.encode(text), this.model.contextLength);
     await this.scoreFrom(doc, 0, () => false, (_from, to) => opts.onProgress?.(to, doc.length));
     const tokens = doc.tokens();
     const result = { model: this.info, perplexity: perplexity(doc.logprob), tokens, doc };

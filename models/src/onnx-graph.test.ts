@@ -7,6 +7,7 @@ import { Writer } from './protobuf.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 import { OnnxFormatError, readOnnxInterface } from './onnx-graph.ts';
 import { gpt2Interface, graphBody, onnxModel, varint } from '../testing/onnx-test-models.ts';
+import { EMBEDDED_SHAPE } from '../testing/embedded.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'likely-onnx-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +21,7 @@ function write(name: string, bytes: Uint8Array): string {
 describe('readOnnxInterface', () => {
   test('reads the embedded model: inputs, outputs and element types', async () => {
     const g = await readOnnxInterface(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx'));
-    const kv = (p: string) => [0, 1, 2, 3].flatMap((i) => [`${p}.${i}.key`, `${p}.${i}.value`]);
+    const kv = (p: string) => Array.from({ length: EMBEDDED_SHAPE.layers }, (_, i) => i).flatMap((i) => [`${p}.${i}.key`, `${p}.${i}.value`]);
     assert.deepEqual(
       g.inputs.map((i) => i.name),
       ['input_ids', 'attention_mask', 'position_ids', ...kv('past_key_values')],

@@ -52,15 +52,14 @@ export function windowInput(ids: ArrayLike<number>, w: Window, eot: number): Int
 }
 
 /**
- * The first token whose window context start c differs between two documents' plans. A token's
+ * The first token whose window context start c differs between two plans (planWindows of two
+ * versions of a document). A token's
  * score depends on the tokens s[c, i] it sees, so a kept score is valid only before this index
  * (and before the first changed id): when a document grows past the context length its single
  * window splits and later tokens lose their earliest context, and when it shrinks back they regain
  * it.
  */
-export function firstContextChange(before: ArrayLike<number>, after: ArrayLike<number>, contextLength = 1024): number {
-  const a = planWindows(before, contextLength);
-  const b = planWindows(after, contextLength);
+export function firstContextChange(a: readonly Window[], b: readonly Window[]): number {
   let i = 0;
   let j = 0;
   let pos = 0;
