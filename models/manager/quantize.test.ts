@@ -58,7 +58,7 @@ describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (ap
     const mean = diffs.reduce((s, d) => s + d, 0) / diffs.length;
     assert.ok(max > 0, 'int8 is not bit-identical to fp32 (the quantized graph ran)');
     // Activations are quantized per run (DynamicQuantizeLinear); a deeper model adds up more rounding.
-    assert.ok(max < 0.1 && mean < 0.01, `max ${max.toFixed(4)}, mean ${mean.toFixed(4)} nats`);
+    assert.ok(max < 0.1 && mean < 0.03, `max ${max.toFixed(4)}, mean ${mean.toFixed(4)} nats`);
   });
 
   test('bad input is a one-line error', () => {

@@ -143,7 +143,8 @@ describe('ModelManager.import', () => {
   const manager = () => new ModelManager({ modelsDir, registry: [], endpoint: 'http://127.0.0.1:9' });
 
   test('imports a folder in place; removing the entry leaves the folder alone', async () => {
-    const src = folder({ onnx: { 'model.onnx': readFileSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')) } });
+    const { layers, heads, width } = EMBEDDED_SHAPE;
+    const src = folder({ onnx: { 'model.onnx': readFileSync(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')) }, config: { n_layer: layers, n_head: heads, n_embd: width } });
     const m = manager();
     const entry = await m.import(src, { id: 'brown' });
     assert.deepEqual(

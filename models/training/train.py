@@ -1,16 +1,11 @@
 """Train the embedded GPT-2 on the sequences data.py assembled, on CPU, within a wall-clock budget.
 
-    /usr/bin/python3 models/training/data.py   # once: work/data/train.npy, train2.npy + held-out texts
-    /usr/bin/python3 models/training/train.py  # both stages, 150 minutes; resumes from work/ckpt.pt
+    /usr/bin/python3 models/training/data.py                 # once: work/data/train.npy + held-out texts
+    /usr/bin/python3 models/training/train.py                # 80 minutes; resumes from work/ckpt.pt if it exists
 
-Two stages (STAGES), run in order by the one command: stage 1 learns the domains (80 minutes on train.npy),
-stage 2 re-warms the learning rate and trains 70 minutes on train2.npy, where copying is a large share of
-the tokens and Brown-like prose a larger one. `--stage 2 --init DIR` starts stage 2 from the weights of a
-model folder (a stage-1 model exported earlier) instead of from a stage-1 checkpoint.
-
-Checkpoints (model, optimizer, stage, step, training seconds so far) go to work/ckpt.pt every --save-every
-minutes and at the end of each stage, so a killed run continues where it stopped (--fresh starts over); the
-log is appended to train.log. Matrix products run in bfloat16 (autocast; weights, optimizer and loss stay float32): with the
+Checkpoints (model, optimizer, step, training seconds so far) go to work/ckpt.pt every --save-every minutes
+and at the end, so a killed run continues where it stopped (--fresh starts over); the log is appended to
+train.log. Matrix products run in bfloat16 (autocast; weights, optimizer and loss stay float32): with the
 CPU's AVX-512 BF16 that is ~3x the float32 throughput here. export.py turns a checkpoint into the model folder.
 """
 import argparse
@@ -32,13 +27,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from model import GPT2, GPT2Config  # noqa: E402
-from onnx_graph import onnx_weights, weights_to_torch_state  # noqa: E402
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(ROOT, "work")
 DATA = os.path.join(WORK, "data")
 HELDOUT = os.path.join(ROOT, "..", "eval", "heldout")
-STAGES = {1: {"data": "train.npy", "minutes": 80, "lr": 2.5e-3}, 2: {"data": "train2.npy", "minutes": 70, "lr": 1.5e-3}}
 
 
 def heldout_ids(name, limit=None):
@@ -51,6 +44,13 @@ def heldout_ids(name, limit=None):
         ids.append(EOT)
         ids.extend(enc.encode(d))
     return np.array(ids[:limit], dtype=np.int64)
+
+
+def unigram_perplexity(train, val, vocab=50257):
+    """Add-one smoothed unigram model estimated on the training tokens, scored on validation."""
+    counts = np.bincount(train.reshape(-1).astype(np.int64), minlength=vocab).astype(np.float64) + 1.0
+    logp = np.log(counts / counts.sum())
+    return float(np.exp(-logp[val[1:]].mean()))
 
 
 @torch.no_grad()
@@ -70,16 +70,15 @@ def evaluate(model, val, seq=1024):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minutes", type=float, help="this stage's training-time budget (default STAGES; on resume, the checkpoint's)")
-    ap.add_argument("--stage", type=int, choices=(1, 2), help="start at this stage (default 1, or the checkpoint's)")
-    ap.add_argument("--init", help="model folder whose weights start the stage (instead of a checkpoint)")
+    ap.add_argument("--minutes", type=float, help="training-time budget (default 80; on resume, the checkpoint's)")
     ap.add_argument("--save-every", type=float, default=10)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--micro", type=int, default=2, help="sequences per forward pass (memory: ~1 GB of logits each)")
+    ap.add_argument("--lr", type=float, default=2.5e-3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--heads", type=int, default=6)
-    ap.add_argument("--width", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--width", type=int, default=176)
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -92,86 +91,50 @@ def main():
         log.write(line + "\n")
         log.flush()
 
+    seqs = np.load(os.path.join(DATA, "train.npy"), mmap_mode="r")  # uint16 [N, 1025]
     with open(os.path.join(DATA, "meta.json"), encoding="utf-8") as f:
         meta = json.load(f)
+    order = np.random.default_rng(1234).permutation(len(seqs))
     val = heldout_ids("brown")
     ckpt_path = os.path.join(WORK, "ckpt.pt")
-    resume = None if args.fresh or args.init or not os.path.exists(ckpt_path) else torch.load(ckpt_path, map_location="cpu")
-    if resume:
-        cfg = GPT2Config(**resume["config"])
-    elif args.init:
-        with open(os.path.join(args.init, "config.json"), encoding="utf-8") as f:
-            c = json.load(f)
-        cfg = GPT2Config(n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"])
-    else:
-        cfg = GPT2Config(n_layer=args.layers, n_head=args.heads, n_embd=args.width)
+    resume = None if args.fresh or not os.path.exists(ckpt_path) else torch.load(ckpt_path, map_location="cpu")
+    cfg = GPT2Config(**resume["config"]) if resume else GPT2Config(n_layer=args.layers, n_head=args.heads, n_embd=args.width)
     model = GPT2(cfg)
-    if args.init:
-        model.load_state_dict(weights_to_torch_state(onnx_weights(os.path.join(args.init, "onnx", "model.onnx"))))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=STAGES[1]["lr"], betas=(0.9, 0.95))
-    stage, step, trained_s = args.stage or 1, 0, 0.0
-    earlier = []  # what trained the weights before this stage: [{stage, data_sha256, steps, tokens, minutes}]
+                            lr=args.lr, betas=(0.9, 0.95))
+    step, trained_s = 0, 0.0
+    budget = (args.minutes or 80) * 60
     if resume:
-        earlier = resume.get("earlier", [])
         model.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
-        stage, step, trained_s = resume.get("stage", 1), resume["step"], resume["seconds"]
-    elif args.init:
-        with open(os.path.join(args.init, "config.json"), encoding="utf-8") as f:
-            made = json.load(f).get("likely", {})
-        earlier = made.get("stages") or [{"stage": 1, "data_sha256": made.get("data_sha256"), "steps": made.get("steps"),
-                                          "tokens": made.get("tokens"), "minutes": made.get("training_minutes")}]
-        say(f"stage {stage} starts from the weights of {args.init}; params {model.num_params():,}")
+        step, trained_s = resume["step"], resume["seconds"]
+        budget = args.minutes * 60 if args.minutes else resume["budget_seconds"]
+        say(f"resumed at step {step}, {trained_s / 60:.1f} of {budget / 60:.0f} min")
     else:
         say(f"config {json.dumps(cfg.__dict__)}; params {model.num_params():,}; data {meta['sha256'][:12]} "
-            f"{json.dumps(meta['sources'])}; validation tokens {len(val):,}")
-
-    while stage in STAGES:
-        spec = STAGES[stage]
-        seqs = np.load(os.path.join(DATA, spec["data"]), mmap_mode="r")  # uint16 [N, 1025]
-        order = np.random.default_rng(1234).permutation(len(seqs))
-        budget = spec["minutes"] * 60
-        if resume and resume.get("stage", 1) == stage:
-            budget = resume["budget_seconds"]
-        if args.minutes:
-            budget = args.minutes * 60
-        say(f"stage {stage}: {spec['data']} ({len(seqs):,} sequences), step {step}, {trained_s / 60:.1f} of "
-            f"{budget / 60:.0f} min, peak lr {spec['lr']:.1e}")
-        step, trained_s = train_stage(model, opt, cfg, seqs, order, spec["lr"], budget, step, trained_s, args,
-                    lambda *a: save(model, opt, cfg, val, meta, ckpt_path, stage, earlier, *a, say=say), say)
-        earlier = earlier + [{"stage": stage, "data_sha256": stage_sha(meta, stage), "steps": step, "tokens": step * args.batch * 1024,
-                              "minutes": round(trained_s / 60, 1)}]
-        stage, step, trained_s, resume = stage + 1, 0, 0.0, None
-        args.minutes = None
-
-
-def stage_sha(meta, stage):
-    return meta["sha256"] if stage == 1 else meta["stage2"]["sha256"]
-
-
-def save(model, opt, cfg, val, meta, ckpt_path, stage, earlier, tag, step, trained_s, budget, tokens, say):
-    ppl = evaluate(model, val)
-    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.__dict__, "stage": stage,
-             "step": step, "seconds": trained_s, "budget_seconds": budget, "tokens": tokens, "val_ppl": ppl,
-             "data_sha256": stage_sha(meta, stage), "earlier": earlier}
-    torch.save(state, ckpt_path + ".tmp")
-    os.replace(ckpt_path + ".tmp", ckpt_path)
-    say(f"{tag}: stage {stage}, step {step}, {tokens / 1e6:.2f} M tokens, held-out Brown perplexity {ppl:.1f}, "
-        f"{trained_s / 60:.1f} min")
-
-
-def train_stage(model, opt, cfg, seqs, order, peak_lr, budget, step, trained_s, args, save, say):
+            f"{json.dumps(meta['sources'])}; validation tokens {len(val):,}; "
+            f"unigram validation perplexity {unigram_perplexity(seqs[order[:2000]], val):.1f}")
     warmup = 30
     tokens_per_step = args.batch * (seqs.shape[1] - 1)
+
+    def save(tag):
+        ppl = evaluate(model, val)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.__dict__, "step": step,
+                 "seconds": trained_s, "budget_seconds": budget, "tokens": step * tokens_per_step, "val_ppl": ppl,
+                 "data_sha256": meta["sha256"]}
+        torch.save(state, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+        say(f"{tag}: step {step}, {step * tokens_per_step / 1e6:.2f} M tokens, held-out Brown perplexity {ppl:.1f}, "
+            f"{trained_s / 60:.1f} min")
+
     last_save = time.time()
     while trained_s < budget:
         t = time.time()
         # Cosine on training time, not steps: a busy machine trains fewer steps but ends on time.
         progress = trained_s / budget
-        lr = peak_lr * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        lr = args.lr * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
         rows = [order[(step * args.batch + j) % len(order)] for j in range(args.batch)]
@@ -190,10 +153,9 @@ def train_stage(model, opt, cfg, seqs, order, peak_lr, budget, step, trained_s, 
         if step % 10 == 0:
             say(f"step {step} loss {loss.item():.3f} lr {lr:.2e} {tokens_per_step / (time.time() - t):.0f} tok/s")
         if time.time() - last_save > args.save_every * 60:
-            save("checkpoint", step, trained_s, budget, step * tokens_per_step)
+            save("checkpoint")
             last_save = time.time()
-    save("end of stage", step, trained_s, budget, step * tokens_per_step)
-    return step, trained_s
+    save("final")
 
 
 if __name__ == "__main__":
