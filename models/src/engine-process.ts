@@ -7,7 +7,8 @@
  */
 import { validateEngineCall, type EngineMethods, type MethodName } from '../../common/api.ts';
 import type { WireMessage } from '../../common/rpc.ts';
-import { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
 import type { Precision } from './model-folder.ts';
 import type { DeviceChoice } from './ort.ts';
 
@@ -32,7 +33,7 @@ async function main() {
   let engine: Engine | null = null;
   let loadError: string | null = null;
   send({ kind: 'event', event: 'status', data: { state: 'loading' } });
-  const loading = Engine.load({
+  const loading = loadEngine({
     modelDir: arg('model'),
     device: (arg('device') as DeviceChoice | undefined) ?? 'auto',
     precision: arg('precision') as Precision | undefined,
