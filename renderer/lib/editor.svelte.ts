@@ -14,6 +14,7 @@ import { meanStdRange, type ColorMode, type Range } from '../../common/colors.ts
 import { renderAnnotatedHtml } from '../../common/export-html.ts';
 import type { Notice } from '../../common/shell.ts';
 import { countWords } from '../../common/stats.ts';
+import type { Transport } from './engine-client.ts';
 import type { EditorHandle } from './editor-handle.ts';
 import { FindReplace } from './find.svelte.ts';
 import { findPlugin } from './find-plugin.ts';
@@ -62,7 +63,7 @@ export class LikelyEditor implements EditorHandle {
 
   constructor(
     readonly engine: EngineClient,
-    readonly transport: 'electron' | 'websocket',
+    readonly transport: Transport,
   ) {
     this.dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
     this.config = {
