@@ -50,5 +50,7 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 1000,
+    // The WebAssembly loader's worker-URL scan is slow (a large file); that is expected, not a warning.
+    rolldownOptions: { checks: { pluginTimings: false } },
   },
 });

@@ -176,7 +176,7 @@ export class BrowserModels {
         status.state = info.code === 'aborted' ? 'paused' : 'failed';
         if (status.state === 'failed') status.error = info;
         await this.refresh().catch(() => {});
-        throw new Error(info.message);
+        throw new Error(info.message, { cause: e });
       } finally {
         delete status.abort;
         this.changed();
