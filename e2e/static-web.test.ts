@@ -2,12 +2,13 @@
 // file server (static-server.ts, not serve.ts) with every request to another origin blocked: the
 // engine runs in the page's Web Worker on onnxruntime-web, with the embedded model fetched from
 // the same origin. Typed text gets the same colors and labels as `likely score --json`; an edit
-// re-scores from the edit on; the popover's rewrites equal `likely infill --json --k 8`; a reload
-// keeps the draft (browser storage) and colors it again. Also without cross-origin isolation
+// re-scores from the edit on; the popover's rewrites equal `likely infill --json --k 8`; the HTML
+// export downloads; Save writes Markdown through the File System Access API; a reload keeps the
+// draft (browser storage) and colors it again. Also without cross-origin isolation
 // (one WebAssembly thread): the model loads and scores.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -64,6 +65,8 @@ async function open(server: StaticServer): Promise<Opened> {
     blocked.push(url);
     return route.abort('blockedbyclient');
   });
+  // tsx names inner functions with a helper the page lacks; functions passed to evaluate may use it.
+  await context.addInitScript({ content: 'window.__name = (f) => f;' });
   const page = await context.newPage();
   const errors = watchErrors(page);
   await load(page, server.url);
@@ -151,6 +154,36 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
   assert.ok(infill.suggestions.length > 0, 'the CLI proposes rewrites');
   assert.deepEqual(shown.texts, infill.suggestions.map((s) => s.text), 'the popover lists the CLI\'s rewrites in its order');
   await page.keyboard.press('Escape');
+
+  // Export: a self-contained annotated HTML file, downloaded.
+  const download = page.waitForEvent('download');
+  await page.click('[data-action="export-html"]');
+  const html = readFileSync((await (await download).path())!, 'utf8');
+  assert.match(html, /^<!doctype html>/i);
+  assert.ok(html.includes('quick') && html.includes(model.name), 'the export holds the draft and names the model');
+  assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href="http/i, 'nothing loaded from elsewhere');
+
+  // Save through the File System Access API (its picker stood in for): Markdown written to the
+  // picked file, and the next save writes there again without asking.
+  await page.evaluate(() => {
+    const w = window as unknown as { __writes: string[]; __asked: number; showSaveFilePicker: () => Promise<unknown> };
+    w.__writes = [];
+    w.__asked = 0;
+    w.showSaveFilePicker = async () => {
+      w.__asked++;
+      return { name: 'draft.md', getFile: async () => new File([], 'draft.md'), createWritable: async () => ({ write: async (d: string) => void w.__writes.push(d), close: async () => {} }) };
+    };
+  });
+  await page.click('[data-action="save"]');
+  await page.click('[data-action="save"]');
+  await page.waitForFunction(() => (window as unknown as { __writes: string[] }).__writes.length === 2);
+  const saved = await page.evaluate(() => {
+    const w = window as unknown as { __writes: string[]; __asked: number };
+    return { writes: w.__writes, asked: w.__asked, markdown: window.likelyEditor!.getMarkdown() };
+  });
+  assert.equal(saved.asked, 1, 'asked for a file once');
+  assert.deepEqual(saved.writes, [saved.markdown, saved.markdown]);
+  assert.equal(saved.markdown, `${edited}\n`);
 
   // A reload keeps the draft in the browser and colors it again.
   await page.waitForTimeout(600); // the draft is saved 400 ms after the last change
