@@ -1,7 +1,8 @@
 // The static build (`npm run build:web` → dist/web) in Debian's Chromium, served by a plain static
 // file server (static-server.ts, not serve.ts) with every request to another origin blocked: the
 // engine runs in the page's Web Worker on onnxruntime-web, with the embedded model fetched from
-// the same origin. Typed text gets the same colors and labels as `likely score --json`; an edit
+// the same origin. Typed text gets the same colors and labels as `likely score --json` (also in
+// rank mode and the dark theme); an edit
 // re-scores from the edit on; the popover's rewrites equal `likely infill --json --k 8`; the HTML
 // export downloads; Save writes Markdown through the File System Access API; a reload keeps the
 // draft (browser storage) and colors it again. Also without cross-origin isolation
@@ -109,6 +110,13 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
   const cli = likely(['score'], text) as ScoreJson;
   assert.equal(cli.model, model.name, 'the same model on both sides');
   await assertMatchesCli(page, cli);
+  assert.equal(await page.locator('[data-status="device"]').innerText(), 'CPU (WebAssembly)');
+  // Other modes and the dark theme color the same scores.
+  await page.click('[data-mode="rank"]');
+  await page.click('button:has-text("Dark")');
+  await assertMatchesCli(page, cli, 'rank', 'dark');
+  await page.click('[data-mode="logprob"]');
+  await page.click('button:has-text("Light")');
 
   // An edit in the second paragraph: the chunks that come back start at the edit.
   await page.evaluate(() => {
@@ -116,9 +124,14 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
     w.__chunks = [];
     w.likelyEditorState.engine.on('scores', (d) => w.__chunks.push(d));
   });
-  // Caret at the end of the first paragraph (one line at this width).
-  await page.keyboard.press('Control+Home');
-  await page.keyboard.press('End');
+  // Caret at the end of the first paragraph, through ProseMirror (the toolbar had the focus).
+  await page.evaluate(() => {
+    type Sel = { create(doc: unknown, pos: number): unknown };
+    const view = window.likelyEditorState!.view as unknown as { state: { doc: { firstChild: { content: { size: number } } }; selection: { constructor: Sel }; tr: { setSelection(s: unknown): unknown } }; dispatch(tr: unknown): void; focus(): void };
+    const { state } = view;
+    view.dispatch(state.tr.setSelection(state.selection.constructor.create(state.doc, 1 + state.doc.firstChild.content.size)));
+    view.focus();
+  });
   await page.keyboard.type(' Then it rests.');
   await waitScored(page, 90_000);
   const edited = await page.evaluate(() => window.likelyEditor!.getPlainText());
