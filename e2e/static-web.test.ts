@@ -198,12 +198,15 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
   assert.deepEqual(saved.writes, [saved.markdown, saved.markdown]);
   assert.equal(saved.markdown, `${edited}\n`);
 
-  // A reload keeps the draft in the browser and colors it again.
-  await page.waitForTimeout(600); // the draft is saved 400 ms after the last change
+  // A reload right after a keystroke (within the save's debounce) keeps the draft, colored again.
+  await page.focus('.ProseMirror');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('!');
   await load(page);
-  assert.equal(await page.evaluate(() => window.likelyEditor!.getPlainText()), edited, 'the draft survived the reload');
+  const reloaded = await page.evaluate(() => window.likelyEditor!.getPlainText());
+  assert.equal(reloaded, `${edited}!`, 'the draft survived the reload');
   await waitScored(page, 90_000);
-  await assertMatchesCli(page, cliEdited);
+  await assertMatchesCli(page, likely(['score'], reloaded) as ScoreJson);
   await close(o);
 });
 

@@ -18,16 +18,21 @@ export function keepDraft(editor: LikelyEditor): void {
     // Storage can be unavailable (private mode); the draft then lives in the page only.
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const save = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    try {
+      localStorage.setItem(DRAFT_KEY, editor.getMarkdown());
+    } catch {
+      editor.showNotice({ level: 'warning', message: 'The draft could not be saved in this browser (storage full or disabled).' });
+    }
+  };
   editor.onChange(() => {
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      try {
-        localStorage.setItem(DRAFT_KEY, editor.getMarkdown());
-      } catch {
-        editor.showNotice({ level: 'warning', message: 'The draft could not be saved in this browser (storage full or disabled).' });
-      }
-    }, 400);
+    timer = setTimeout(save, 400);
   });
+  // A reload or a closed tab within the debounce still keeps the last keystrokes.
+  window.addEventListener('pagehide', () => timer !== undefined && save());
 }
 
 /** Opens a local file: .md as Markdown, anything else as plain text; refuses large, binary and non-UTF-8 files. */
