@@ -9,7 +9,8 @@
 import type { AppModelsEvents, AppModelsMethods, DeviceChoice, DownloadStatus, ModelListEntry, ModelSelection, ModelsMethodName, ModelsState } from '../../common/models-api.ts';
 import type { PickedFolder as Folder } from '../../common/worker-messages.ts';
 import registry from '../../models/registry.json';
-import { fetchEmbeddedModel, inMemoryModel } from './embedded-model.ts';
+import { pickOnnxFile } from '../../models/src/model-files.ts';
+import { fetchEmbeddedModel } from './embedded-model.ts';
 import type { ModelChoice, WorkerEngineHost } from './engine-host.ts';
 import { DownloadError, downloadToStore, type RegistryEntry } from './hub-download.ts';
 import { ModelStore } from './model-store.ts';
@@ -20,6 +21,7 @@ type PickedFolder = Folder<Blob>;
 type Emit = <E extends keyof AppModelsEvents>(event: E, data: AppModelsEvents[E]) => void;
 
 const REGISTRY = (registry as { models: RegistryEntry[] }).models;
+const isOnnxPath = (path: string) => /^onnx\/[^/]+\.onnx$/.test(path);
 export const DEFAULT_HUB = 'https://huggingface.co';
 
 interface Imported {
@@ -58,10 +60,18 @@ export class BrowserModels {
     if (id === 'embedded') return { id, source: 'the embedded model', files: () => fetchEmbeddedModel() };
     const imported = this.imported.get(id);
     if (imported) {
+      // Read on demand: a folder from the hub can hold several precisions and decoders; only the files the loader asks for are read.
+      const byPath = new Map(imported.folder.files.map((f) => [f.path, f.file]));
       return {
         id,
         source: imported.folder.name,
-        files: async () => inMemoryModel(new Map(await Promise.all(imported.folder.files.map(async (f) => [f.path, new Uint8Array(await f.file.arrayBuffer())] as const)))),
+        files: async () => ({
+          read: async (path) => {
+            const file = byPath.get(path);
+            return file ? new Uint8Array(await file.arrayBuffer()) : undefined;
+          },
+          onnxPaths: [...byPath.keys()].filter(isOnnxPath),
+        }),
       };
     }
     return { id, source: REGISTRY.find((m) => m.id === id)?.name ?? id, files: () => this.store.read(id) };
@@ -192,14 +202,17 @@ export class BrowserModels {
       const folder = this.lastPicked;
       this.lastPicked = null;
       if (!folder) return null;
-      const bytes = folder.files.reduce((n, f) => n + f.file.size, 0);
+      const onnx = folder.files.map((f) => f.path).filter(isOnnxPath);
+      const picked = pickOnnxFile(onnx);
+      if (!folder.files.some((f) => f.path === 'config.json') || !picked) throw new Error(`${folder.name} is not a GPT-2 model folder: it needs config.json and onnx/model.onnx (or model_fp16.onnx, model_quantized.onnx)`);
+      // What the engine would load: the ONNX file it picks, its weights beside it, config and tokenizer.
+      const loaded = (path: string) => path === picked.path || path.startsWith(`${picked.path}_data`) || !path.startsWith('onnx/');
+      const bytes = folder.files.reduce((n, f) => n + (loaded(f.path) ? f.file.size : 0), 0);
       const tooLarge = tooLargeForTab(bytes);
       if (tooLarge) throw new Error(`${folder.name} is ${tooLarge}`);
-      const onnx = folder.files.map((f) => f.path).filter((p) => /^onnx\/[^/]+\.onnx$/.test(p));
-      if (!folder.files.some((f) => f.path === 'config.json') || !onnx.length) throw new Error(`${folder.name} is not a GPT-2 model folder: it needs config.json and onnx/model.onnx`);
       const newId = id ?? `local-${folder.name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 60) || 'model'}`;
       if (newId === 'embedded' || REGISTRY.some((m) => m.id === newId) || this.imported.has(newId)) throw new Error(`a model with the id ${newId} already exists`);
-      const precision = onnx.includes('onnx/model.onnx') ? 'fp32' : onnx.some((p) => p.includes('fp16')) ? 'fp16' : 'int8';
+      const precision = picked.precision;
       const entry: ModelListEntry = { id: newId, name: folder.name, source: 'imported', precision, memoryBytes: Math.round(bytes * 1.5), installed: true, path: `${folder.name} (picked from disk, kept while this page is open)` };
       this.imported.set(newId, { entry, folder });
       this.changed();

@@ -12,12 +12,11 @@ export interface ModelManifest {
   files: { path: string; bytes: number; sha256: string }[];
 }
 
+/** A model's files as the loader (models/src/model-files.ts) reads them. */
 export interface FetchedModel {
-  files: Map<string, Uint8Array>;
   read: ModelFileReader;
   /** The ONNX files it holds (paths inside the folder). */
   onnxPaths: string[];
-  bytes: number;
 }
 
 /** Fetches every file of the embedded model; `onProgress` gets bytes so far and in total. */
@@ -41,7 +40,5 @@ export async function fetchEmbeddedModel(onProgress?: (bytes: number, total: num
 }
 
 export function inMemoryModel(files: Map<string, Uint8Array>): FetchedModel {
-  let bytes = 0;
-  for (const b of files.values()) bytes += b.length;
-  return { files, read: async (path) => files.get(path), onnxPaths: [...files.keys()].filter((p) => p.startsWith('onnx/') && p.endsWith('.onnx')), bytes };
+  return { read: async (path) => files.get(path), onnxPaths: [...files.keys()].filter((p) => p.startsWith('onnx/') && p.endsWith('.onnx')) };
 }
