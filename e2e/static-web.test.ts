@@ -210,7 +210,7 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
   await close(o);
 });
 
-test('static build without cross-origin isolation: one WebAssembly thread, the model loads and scores', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
+test('static build without cross-origin isolation: one WebAssembly thread, the model loads and scores; a new text sharing a prefix is scored whole', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
   const plain = await serveStatic(WEB);
   try {
     const o = await open(plain);
@@ -219,6 +219,13 @@ test('static build without cross-origin isolation: one WebAssembly thread, the m
     await waitScored(o.page, 90_000);
     const tokens = await o.page.evaluate(() => window.likelyEditorState!.scores()!.mirror.tokens.length);
     assert.ok(tokens > 5, `scored ${tokens} tokens`);
+    // A new text that starts like the old one (a file opened again after an edit at its end): the
+    // new editor state holds no scores, so every token must come again, not only those after the
+    // shared prefix (they were lost before `fresh` was sent).
+    await o.page.evaluate(() => window.likelyEditor!.setPlainText('In 1961, the Department of Agriculture reported that prices rose.'));
+    await waitScored(o.page, 30_000);
+    const again = await o.page.evaluate(() => window.likelyEditorState!.scores()!.mirror.tokens.length);
+    assert.ok(again > tokens, `every token of the new text is scored (${again})`);
     await close(o);
   } finally {
     await plain.close();

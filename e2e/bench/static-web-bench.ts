@@ -163,13 +163,9 @@ async function main(): Promise<void> {
 
     log(`page: typing ${KEYS} keys while scoring ...`);
     await pageTimed(first.page, 'set', doc1k.text);
-    log('  set');
     await caretAtEndOfFirstParagraph(first.page);
-    log('  caret');
     await installKeyProbe(first.page);
-    log('  probe');
     const typing1k = { tokens: doc1k.tokens, ...keyStats(await typeKeys(first.page, KEYS)) };
-    log('  typed');
     await waitScored(first.page);
     await first.close();
     if (first.errors.length) throw new Error(`page errors: ${first.errors.join('\n')}`);
