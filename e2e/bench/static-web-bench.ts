@@ -149,7 +149,8 @@ async function main(): Promise<void> {
     const first = await openPage(browser, isolated);
     const firstColorsMs = await pageTimed(first.page, 'set', 'The first page of the draft.');
     const firstLoad = { editorMs: first.editorMs, modelReadyMs: first.modelMs, firstColorsMs: Math.round(first.modelMs + firstColorsMs) };
-    const threads = await first.page.evaluate(() => (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1));
+    // The rule of models/src/ort-web.ts wasmThreads().
+    const threads = await first.page.evaluate(() => (crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency - 1)) : 1));
     const pageModel = await first.page.evaluate(() => window.likelyEditorState!.model!);
 
     log('page: full score ...');

@@ -12,7 +12,7 @@ export interface WebSessionOptions {
   device?: DeviceChoice;
   /** Files the graph keeps its weights in (onnx/model.onnx_data), by the name the graph uses. */
   externalData?: { path: string; data: Uint8Array }[];
-  /** WebAssembly threads (default: the cores the browser reports, at most 4, when isolated; else 1). */
+  /** WebAssembly threads (default: wasmThreads()). */
   threads?: number;
   /**
    * Where the build put onnxruntime's WebAssembly and its loader (.mjs). They are separate files,
@@ -29,10 +29,15 @@ interface WorkerScope {
 
 const scope = globalThis as WorkerScope;
 
-/** How many WebAssembly threads this page can use: 1 unless it is cross-origin isolated. */
+/**
+ * WebAssembly threads for a session: 1 unless the page is cross-origin isolated; then the cores the
+ * browser reports less one, left to the page's own thread (typing, drawing), at most 4. On 2 cores
+ * a second thread made scoring slower, not faster: 1,024 tokens took 2.7 s with two threads and
+ * 1.6 s with one (`npm run bench:web`), the threads and the page competing for the same cores.
+ */
 export function wasmThreads(): number {
   if (!scope.crossOriginIsolated) return 1;
-  return Math.max(1, Math.min(4, scope.navigator?.hardwareConcurrency ?? 1));
+  return Math.max(1, Math.min(4, (scope.navigator?.hardwareConcurrency ?? 1) - 1));
 }
 
 async function webGpuUnavailableReason(): Promise<string | undefined> {
