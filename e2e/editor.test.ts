@@ -12,19 +12,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright';
 import WebSocket from 'ws';
-import type { TokenScore } from '../common/api.ts';
-import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
 import { formatProbability } from '../common/format.ts';
 import { rankBucketCounts } from '../common/stats.ts';
 import './page-globals.ts';
+import { assertMatchesCli, type ScoreJson } from './token-checks.ts';
 import { ARTIFACTS, NO_CHROMIUM, ROOT, servedApp, waitScored, watchErrors } from './web-harness.ts';
-
-interface ScoreJson {
-  model: string;
-  device: string;
-  perplexity: number;
-  tokens: TokenScore[];
-}
 
 const WAIT = { timeout: 60_000 };
 const app = servedApp('editor');
@@ -68,86 +60,6 @@ async function typeDraft(page: Page, paragraphs: string[]): Promise<string> {
   }
   await waitScored(page);
   return page.evaluate(() => window.likelyEditor!.getPlainText());
-}
-
-interface DomToken {
-  i: number;
-  text: string;
-  marker: boolean;
-  color: string;
-  title: string;
-  classes: string;
-}
-
-/** Token elements in the editor grouped by data-i: text of their pieces, computed background. */
-function domTokens(page: Page): Promise<DomToken[]> {
-  return page.$$eval('.ProseMirror [data-i]', (els) => {
-    const byIndex = new Map<number, DomToken>();
-    for (const el of els as HTMLElement[]) {
-      const i = Number(el.dataset.i);
-      const marker = el.classList.contains('nl');
-      const t = byIndex.get(i);
-      if (t) t.text += marker ? '' : el.textContent;
-      else byIndex.set(i, { i, text: marker ? '' : (el.textContent ?? ''), marker, color: getComputedStyle(el).backgroundColor, title: el.title, classes: el.className });
-    }
-    return [...byIndex.values()].sort((a, b) => a.i - b.i);
-  });
-}
-
-/** Colors as the browser computes them, to compare with getComputedStyle. */
-function computed(page: Page, colors: string[]): Promise<string[]> {
-  return page.evaluate((list) => {
-    const probe = document.createElement('span');
-    document.body.append(probe);
-    const out = list.map((c) => {
-      probe.style.backgroundColor = c;
-      return getComputedStyle(probe).backgroundColor;
-    });
-    probe.remove();
-    return out;
-  }, colors);
-}
-
-/**
- * The label carries the token's probability and rank. The editor's scores come from incremental
- * runs (KV cache) and the CLI's from one full pass, which differ by float rounding (~1e-5 nats), so
- * a rank among near-tied logits may move by a few places and a rounded probability by one digit.
- */
-function assertLabel(d: DomToken, t: TokenScore): void {
-  const m = /probability ([\d.,]+(?:e[+-]?\d+)?)%, rank ([\d,]+)/.exec(d.title);
-  assert.ok(m, `token ${d.i} label has probability and rank: ${d.title}`);
-  const pct = Number(m[1]!.replace(/,/g, ''));
-  const rank = Number(m[2]!.replace(/,/g, ''));
-  // Shown with two significant digits (or whole percents): within 6% of the CLI's probability.
-  assert.ok(Math.abs(Math.log(pct / 100) - t.logprob) <= 0.06, `token ${d.i} probability ${pct}% vs CLI ${formatProbability(t.logprob)}: ${d.title}`);
-  assert.ok(Math.abs(rank - t.rank) <= Math.max(3, t.rank * 0.002), `token ${d.i} rank ${rank} vs CLI ${t.rank}: ${d.title}`);
-}
-
-/** Equal up to one step per channel: incremental vs full-pass float rounding can cross a rounding edge. */
-function assertSameColor(actual: string, expected: string, message: string): void {
-  const channels = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-  const [a, e] = [channels(actual), channels(expected)];
-  assert.ok(a.length === e.length && a.length >= 3 && a.every((v, i) => Math.abs(v - e[i]!) <= 1), `${message}: ${actual} vs ${expected}`);
-}
-
-/** Every token of the CLI's scoring is drawn once, on its text, in its color. */
-async function assertMatchesCli(page: Page, cli: ScoreJson, mode: ColorMode = 'logprob', theme: Theme = 'light'): Promise<DomToken[]> {
-  const dom = await domTokens(page);
-  const shownIdx = cli.tokens.flatMap((t, i) => (t.text === '' ? [] : [i]));
-  assert.deepEqual(
-    dom.map((d) => d.i),
-    shownIdx,
-    'one element (or group of pieces) per token with text',
-  );
-  const want = await computed(page, cli.tokens.map(colorScale(mode, cli.tokens, theme)));
-  for (const d of dom) {
-    const t = cli.tokens[d.i]!;
-    if (d.marker) assert.match(t.text, /^\n+$/, `token ${d.i} is a line break`);
-    else assert.equal(d.text, t.text.replace(/\n/g, ''), `token ${d.i} text`);
-    assertSameColor(d.color, want[d.i]!, `token ${d.i} (${JSON.stringify(t.text)}) color in ${mode}/${theme}`);
-    assertLabel(d, t);
-  }
-  return dom;
 }
 
 const DRAFT = ['The quick brown fox jumps over the lazy dog near the river bank.', 'A café serves 日本語 tea 🍵 to the people who walk by every morning.'];

@@ -1,6 +1,6 @@
-// Helpers for browser tests and benchmarks of the web mode: build the renderer when its sources
-// are newer than the build, start the real `serve` (engine with the embedded model) on a free
-// port, launch Chromium (e2e/chromium.ts), and stop everything reliably.
+// Helpers for browser tests and benchmarks of the web mode: build the renderer (or the static
+// build) when its sources are newer than the build, start the real `serve` (engine with the
+// embedded model) on a free port, launch Chromium (e2e/chromium.ts), and stop everything reliably.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,19 @@ export function ensureRendererBuilt(): void {
   if (built > Math.max(newestMtime(join(ROOT, 'renderer')), newestMtime(join(ROOT, 'common')))) return;
   const r = spawnSync('npm', ['run', '--silent', 'build:renderer'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
   if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/**
+ * Builds dist/web (`npm run build:web`) if it is missing or older than what goes into it: the
+ * renderer, common code, the worker and page (web/), the engine (models/src), the embedded model.
+ */
+export function ensureWebBuilt(): void {
+  const index = join(ROOT, 'dist', 'web', 'index.html');
+  const built = existsSync(index) ? statSync(index).mtimeMs : 0;
+  const sources = ['renderer', 'common', 'web', join('models', 'src'), join('models', 'embedded')].map((d) => newestMtime(join(ROOT, d)));
+  if (built > Math.max(...sources, statSync(join(ROOT, 'models', 'registry.json')).mtimeMs)) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`static build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
 export interface Served {

@@ -22,7 +22,8 @@ const editor = new LikelyEditor(client, transport);
 // The shell bridge is written with the Electron main process; a build without it is web-only.
 const shellModules = import.meta.glob<{ connectShell?: (editor: EditorHandle) => unknown }>('./lib/shell-bridge.ts', { eager: true });
 const connectShell = Object.values(shellModules)[0]?.connectShell;
-if (transport === 'websocket') keepDraft(editor);
+// No desktop shell backs the draft with a file: keep it in this browser.
+if (transport !== 'electron') keepDraft(editor);
 mount(App, { target: document.getElementById('app')!, props: { editor } });
 window.likelyEditor = editor;
 window.likelyEditorState = editor;

@@ -21,6 +21,8 @@ for (const [name, cmd, args] of [
   ['typecheck', 'npx', ['tsc', '-b']],
   ['typecheck .svelte', 'npx', ['svelte-check', '--tsconfig', 'renderer/tsconfig.json', '--fail-on-warnings', '--output', 'human']],
   ['renderer build', 'npm', ['run', '--silent', 'build:renderer']],
+  // The static site (web/): its browser tests rebuild it when stale, but the build must work where they skip.
+  ['static build', 'npm', ['run', '--silent', 'build:web']],
 ]) {
   const r = run(cmd, args);
   process.stdout.write(r.stdout ?? '');

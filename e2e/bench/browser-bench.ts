@@ -48,7 +48,7 @@ const SCROLL_PX = num('scroll-px', 120);
 const TYPED = ' and so the quiet river kept running past the old mill while everyone in the town slept soundly';
 const log = (...a: unknown[]) => (json ? console.error(...a) : console.log(...a));
 
-interface KeyRecord {
+export interface KeyRecord {
   start: number;
   /** When the edit of the key was applied (end of the editor's dispatch, or the bare page's input event). */
   handled: number;
@@ -137,7 +137,7 @@ async function profiled<T>(page: Page, name: string, fn: () => Promise<T>): Prom
   return result;
 }
 
-function keyStats(recs: KeyRecord[]) {
+export function keyStats(recs: KeyRecord[]) {
   const done = recs.filter((r) => r.end > 0);
   const lat = done.map((r) => r.end - r.start);
   const p50 = quantile(lat, 0.5);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { brownProse } from '../../models/bench/corpus.ts';
 import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
-import { Tokenizer } from '../../models/src/tokenizer.ts';
+import { loadTokenizer } from '../../models/src/model-folder.ts';
+import type { Tokenizer } from '../../models/src/tokenizer.ts';
 import '../page-globals.ts';
 import { ensureRendererBuilt, launchChromium, startServe, waitScored as waitScoredInHarness, watchErrors, type Served } from '../web-harness.ts';
 
@@ -62,7 +63,7 @@ let tokenizer: Tokenizer | null = null;
 
 /** Brown-corpus prose cut at a paragraph end near `tokens` GPT-2 tokens; returns the exact count too. */
 export function proseOfTokens(tokens: number, firstFile = 0): { text: string; tokens: number } {
-  tokenizer ??= Tokenizer.load(EMBEDDED_MODEL_DIR);
+  tokenizer ??= loadTokenizer(EMBEDDED_MODEL_DIR);
   const paragraphs = brownProse(tokens * 6, firstFile).split('\n\n');
   let text = '';
   let count = 0;

@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine } from '../src/engine.ts';
+import type { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 import { openModelFolder } from '../src/model-folder.ts';
 import { createSession, type Session, type TensorData } from '../src/ort.ts';
 import { FIXTURES_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
@@ -74,8 +75,8 @@ async function main() {
   const c = folder.config;
   const bareSession = await createSession(folder.onnxPath, { device: 'cpu' });
   const bare = new BareModel(bareSession, c.n_layer, c.n_head, c.n_embd / c.n_head);
-  const engine = await Engine.load({ modelDir, device: 'cpu' });
-  const reference = await Engine.load({ modelDir, device: 'cpu', caching: false });
+  const engine = await loadEngine({ modelDir, device: 'cpu' });
+  const reference = await loadEngine({ modelDir, device: 'cpu', caching: false });
   const tok = engine.model.tokenizer;
   const results: Record<string, number> = {};
   let version = 0;
@@ -180,7 +181,7 @@ async function main() {
     // The same random weights at int8 (models/synthetic: per-column int8 MatMulInteger, like quantize_dynamic).
     if (opt('model')) throw new Error('--only int8 compares the random GPT-2-small-shaped model with its int8 build; drop --model');
     const int8Dir = ensureRandomModel('small', 'int8', log);
-    const int8 = await Engine.load({ modelDir: int8Dir, device: 'cpu', caching: false });
+    const int8 = await loadEngine({ modelDir: int8Dir, device: 'cpu', caching: false });
     const fp32 = reference;
     const text = tokensOf(tok, brownProse(20_000), 1024);
     const stepOf = async (e: Engine, past = 1000) => {
@@ -204,7 +205,7 @@ async function main() {
     const embeddedInt8 = join(RANDOM_MODELS_DIR, 'embedded-int8');
     if (!existsSync(join(embeddedInt8, 'onnx', 'model_quantized.onnx'))) buildModelFolder(embeddedInt8, 'model_quantized.onnx', { interface: 'with-past', weights: 'int8', externalData: false });
     const golden = JSON.parse(readFileSync(join(FIXTURES_DIR, 'golden.json'), 'utf8')) as { texts: Record<string, { text: string; logprobs: number[] }> };
-    const q = await Engine.load({ modelDir: embeddedInt8, device: 'cpu' });
+    const q = await loadEngine({ modelDir: embeddedInt8, device: 'cpu' });
     let maxDiff = 0;
     let sumDiff = 0;
     let n = 0;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { brownFiles } from '../bench/corpus.ts';
-import { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -83,7 +83,7 @@ function buildItems(): Item[] {
 }
 
 async function main() {
-  const engine = await Engine.load({ modelDir: opt('model'), device: 'cpu' });
+  const engine = await loadEngine({ modelDir: opt('model'), device: 'cpu' });
   const items = buildItems();
   const ks = [1, 5, 10];
   const hits = { suffix: [0, 0, 0], prefix: [0, 0, 0] };

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenScore } from '../../common/api.ts';
-import { Engine } from '../src/engine.ts';
+import type { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 
 const HELDOUT = join(dirname(fileURLToPath(import.meta.url)), 'heldout');
 const DOC_SEPARATOR = '\n\n\f\n\n';
@@ -134,7 +135,7 @@ async function copying(engine: Engine) {
 
 async function main() {
   const modelDir = opt('model');
-  const engine = await Engine.load(modelDir ? { modelDir } : {});
+  const engine = await loadEngine(modelDir ? { modelDir } : {});
   const chars = MAX_TOKENS * 4;
   const scoreAll = async (docs: string[]) => Promise.all(docs.filter((d) => d.trim()).map(async (d) => (await engine.score(d)).tokens));
   const domains: Record<string, DomainStats> = {};

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { DownloadProgress } from '../../common/models-api.ts';
-import { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { ModelManagerError } from './errors.ts';
 import { COMMIT, LocalHub } from '../testing/local-hub.ts';
@@ -142,8 +142,8 @@ describe('download', () => {
     assert.equal(await m.download('tiny-fp32'), path, 'downloading an installed model is a no-op');
 
     const text = 'The committee met on Tuesday to discuss the budget.';
-    const downloaded = await Engine.load({ modelDir: m.resolve('tiny-fp32'), device: 'cpu' });
-    const embedded = await Engine.load({ modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' });
+    const downloaded = await loadEngine({ modelDir: m.resolve('tiny-fp32'), device: 'cpu' });
+    const embedded = await loadEngine({ modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' });
     const [a, b] = [await downloaded.score(text), await embedded.score(text)];
     await Promise.all([downloaded.dispose(), embedded.dispose()]);
     assert.equal(a.tokens.length, 10);

@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Engine } from '../src/engine.ts';
+import type { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 import { buildHubRepos, offlineRegistry } from '../testing/hub-models.ts';
 import { LocalHub } from '../testing/local-hub.ts';
 import { ModelManagerError } from './errors.ts';
@@ -36,7 +37,7 @@ let reference: Awaited<ReturnType<Engine['score']>>;
 before(async () => {
   hub = await new LocalHub().start();
   for (const [repo, dir] of buildHubRepos(join(root, 'hub'), registry)) hub.addRepo(repo, dir);
-  embedded = await Engine.load({ device: 'cpu' });
+  embedded = await loadEngine({ device: 'cpu' });
   reference = await embedded.score(TEXT);
 });
 after(async () => {
@@ -50,7 +51,7 @@ describe('every registry entry installs, loads and scores', () => {
     test(entry.id, async (t) => {
       const manager = new ModelManager({ modelsDir: join(root, 'models'), registry, endpoint: hub.endpoint });
       const dir = await manager.download(entry.id);
-      const engine = await Engine.load({ modelDir: dir, device: 'cpu', precision: entry.precision });
+      const engine = await loadEngine({ modelDir: dir, device: 'cpu', precision: entry.precision });
       try {
         assert.equal(engine.info.precision, entry.precision);
         assert.equal(engine.model.hasPositionIds, entry.repo !== 'Xenova/gpt2', 'merged decoders number positions themselves');
@@ -61,7 +62,7 @@ describe('every registry entry installs, loads and scores', () => {
         t.diagnostic(`max |Δ log-prob| vs the embedded model: ${worst.toExponential(2)}`);
         assert.ok(worst < TOLERANCE[entry.precision], `${entry.id}: max |Δ log-prob| ${worst} vs the embedded model`);
         // Incremental vs fresh on this file: typing at the end, inside the last word, a mid edit, a cut.
-        const fresh = await Engine.load({ modelDir: dir, device: 'cpu', precision: entry.precision, caching: false });
+        const fresh = await loadEngine({ modelDir: dir, device: 'cpu', precision: entry.precision, caching: false });
         let text = TEXT;
         let version = 0;
         let worstIncremental = 0;

@@ -316,7 +316,7 @@ export class ModelManager {
     return out;
   }
 
-  /** The folder the engine loads for `id` (Engine.load({ modelDir })). */
+  /** The folder the engine loads for `id` (loadEngine({ modelDir })). */
   resolve(id: string): string {
     if (id === EMBEDDED_ID) return this.embeddedDir;
     const manifest = this.manifest(id);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { EMBEDDED_SHAPE } from '../testing/embedded.ts';
 import { validateModelFolder } from './validate.ts';
@@ -47,8 +47,8 @@ describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (ap
     const expected = fp32Bytes - layerWeights * 3 + V * C;
     assert.ok(Math.abs(bytes.length - expected) < 0.01 * expected, `${bytes.length} bytes, expected about ${expected}`);
 
-    const fp32 = await Engine.load({ modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' });
-    const int8 = await Engine.load({ modelDir: out, device: 'cpu' });
+    const fp32 = await loadEngine({ modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' });
+    const int8 = await loadEngine({ modelDir: out, device: 'cpu' });
     assert.equal(int8.info.precision, 'int8');
     const [a, b] = [await fp32.score(TEXT), await int8.score(TEXT)];
     await Promise.all([fp32.dispose(), int8.dispose()]);

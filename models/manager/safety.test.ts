@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { ModelManagerError } from './errors.ts';
 import { MANIFEST, ModelManager } from './manager.ts';
@@ -74,7 +74,7 @@ test('import --copy copies the files links point to, not the links', async () =>
   const onnx = join(modelsDir, 'linked', 'onnx', 'model.onnx');
   assert.ok(lstatSync(onnx).isFile() && !lstatSync(onnx).isSymbolicLink(), 'a regular file');
   renameSync(elsewhere, elsewhere + '-moved'); // the blobs go away: the copy must not care
-  const engine = await Engine.load({ modelDir: manager.resolve(entry.id), device: 'cpu' });
+  const engine = await loadEngine({ modelDir: manager.resolve(entry.id), device: 'cpu' });
   assert.ok((await engine.score('Still here.')).tokens.length > 0);
   await engine.dispose();
 });

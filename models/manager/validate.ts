@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { ModelPrecision } from '../../common/models-api.ts';
 import { ModelManagerError } from './errors.ts';
 import { checkGraph, ONNX_FILES, printableName } from '../src/model-folder.ts';
-import { OnnxFormatError, readOnnxInterface, type OnnxInterface } from '../src/onnx-graph.ts';
+import { readOnnxInterface } from '../src/onnx-file.ts';
+import { OnnxFormatError, type OnnxInterface } from '../src/onnx-graph.ts';
 
 /** GPT-2's byte-level BPE vocabulary; the engine's tokenizer produces these ids. */
 const GPT2_VOCAB = 50257;

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Engine } from '../src/engine.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
 import { RANDOM_MODELS_DIR } from '../src/paths.ts';
 import { ModelManager } from './manager.ts';
 import { validateModelFolder } from './validate.ts';
@@ -35,7 +35,7 @@ test('GPT-2-XL-shaped model with external data: validates, imports and scores on
   const entry = await manager.import(XL, { id: 'xl-random' });
   assert.ok(entry.memoryBytes > 8e9);
 
-  const engine = await Engine.load({ modelDir: manager.resolve('xl-random'), device: 'cpu' });
+  const engine = await loadEngine({ modelDir: manager.resolve('xl-random'), device: 'cpu' });
   try {
     assert.deepEqual([engine.info.layers, engine.info.width, engine.info.device], [48, 1600, 'cpu']);
     const { tokens, perplexity } = await engine.score('The quick brown fox jumps over the lazy dog.');

@@ -394,7 +394,7 @@ export class EngineSession implements EngineClient {
         const engine = this.nextVersion();
         this.versions.push([version, engine]);
         if (this.versions.length > SESSION_VERSIONS) this.versions.shift();
-        return this.host.call('update', { version: engine, text: call.params.text as string, fresh: last === undefined }) as Promise<ResultOf<M>>;
+        return this.host.call('update', { version: engine, text: call.params.text as string, fresh: last === undefined || call.params.fresh === true }) as Promise<ResultOf<M>>;
       }
       const engine = this.versions.find(([page]) => page === version)?.[1];
       if (engine === undefined) throw new CallError(`version ${version} is not a recent version of this page's document`);

@@ -5,9 +5,11 @@
  * like every other transport.
  *   args: [--model DIR] [--device auto|gpu|cpu] [--precision fp32|fp16|int8]
  */
-import { validateEngineCall, type EngineMethods, type MethodName } from '../../common/api.ts';
+import { validateEngineCall } from '../../common/api.ts';
 import type { WireMessage } from '../../common/rpc.ts';
-import { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
+import { handleEngineCall } from './engine-handlers.ts';
+import { loadEngine } from './load-from-folder.ts';
 import type { Precision } from './model-folder.ts';
 import type { DeviceChoice } from './ort.ts';
 
@@ -26,13 +28,11 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-type Handler = (e: Engine, params: unknown) => unknown;
-
 async function main() {
   let engine: Engine | null = null;
   let loadError: string | null = null;
   send({ kind: 'event', event: 'status', data: { state: 'loading' } });
-  const loading = Engine.load({
+  const loading = loadEngine({
     modelDir: arg('model'),
     device: (arg('device') as DeviceChoice | undefined) ?? 'auto',
     precision: arg('precision') as Precision | undefined,
@@ -49,15 +49,6 @@ async function main() {
     },
   );
 
-  const handlers: { [M in MethodName]: (e: Engine, p: Parameters<EngineMethods[M]>[0]) => unknown } = {
-    update: (e, p) => e.update(p.version, p.text, p.fresh === true),
-    topK: (e, p) => e.topK(p.version, p.index, p.k),
-    predictions: (e, p) => e.predictions(p.version, p.from, p.to, p.k),
-    infill: (e, p) => e.infill(p),
-    suggestSpan: (e, p) => e.suggestSpan(p.version, p.index),
-    modelInfo: (e) => e.info,
-  };
-
   onMessage(async (raw) => {
     const msg = raw as WireMessage;
     if (msg?.kind !== 'call') return;
@@ -65,7 +56,7 @@ async function main() {
       const call = validateEngineCall(msg.method, msg.params);
       await loading;
       if (!engine) throw new Error(`no model: ${loadError}`);
-      const result = await (handlers[call.method] as Handler)(engine, call.params);
+      const result = await handleEngineCall(engine, call);
       send({ kind: 'result', id: msg.id, result });
     } catch (e) {
       send({ kind: 'result', id: msg.id, error: (e as Error).message });

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ScoreUpdate } from '../../common/api.ts';
-import { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
 import { FIXTURES_DIR } from './paths.ts';
 
 interface Golden {
@@ -19,7 +20,7 @@ const golden = JSON.parse(readFileSync(join(FIXTURES_DIR, 'golden.json'), 'utf8'
 
 let engine: Engine;
 before(async () => {
-  engine = await Engine.load({ device: 'cpu' });
+  engine = await loadEngine({ device: 'cpu' });
 });
 after(() => engine.dispose());
 

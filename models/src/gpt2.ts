@@ -2,12 +2,11 @@
  * A loaded GPT-2 with its scoring head: one forward step over new tokens, given the KV cache of
  * the tokens before them. Shapes: B batch, T new tokens, P cached tokens, H heads, D head width.
  */
-import { basename } from 'node:path';
 import type { ModelInfo } from '../../common/api.ts';
-import { openModelFolder, printableName, scoredModel, type ModelFolder, type Precision } from './model-folder.ts';
-import { createSession, type DeviceChoice, type Session, type TensorArray, type TensorData } from './ort.ts';
-import { SCORE_OUTPUTS, TARGETS_INPUT } from './onnx-patch.ts';
-import { Tokenizer } from './tokenizer.ts';
+import type { GPT2Config } from './model-config.ts';
+import { SCORE_OUTPUTS, TARGETS_INPUT } from './scoring-head.ts';
+import type { Session, TensorArray, TensorData } from './session.ts';
+import type { Tokenizer } from './tokenizer.ts';
 
 /** Predictions kept per token for the popover and export. */
 export const TOP_K = 10;
@@ -45,32 +44,19 @@ export interface StepOutput {
 }
 
 export class GPT2 {
-  private constructor(
-    readonly folder: ModelFolder,
+  readonly kvType: 'float32' | 'float16';
+
+  /**
+   * A model whose session already has the scoring head (scoring-head.ts). Where the parts come from
+   * is the loader's business: a folder on disk (load-from-folder.ts) or files in memory (model-files.ts).
+   */
+  constructor(
+    readonly config: GPT2Config,
     readonly tokenizer: Tokenizer,
     private readonly session: Session,
     readonly info: ModelInfo,
-    readonly kvType: 'float32' | 'float16',
-  ) {}
-
-  static async load(dir: string, opts: { device?: DeviceChoice; precision?: Precision; id?: string } = {}): Promise<GPT2> {
-    const folder = await openModelFolder(dir, opts.precision);
-    const tokenizer = Tokenizer.load(dir);
-    const session = await createSession(scoredModel(folder, GRAPH_TOP_K), { device: opts.device });
-    const kvType = session.inputTypes.get('past_key_values.0.key') === 'float16' ? 'float16' : 'float32';
-    const c = folder.config;
-    const info: ModelInfo = {
-      id: opts.id ?? basename(dir),
-      name: (c.likely?.name ? printableName(c.likely.name) : '') || `GPT-2 ${c.n_layer}×${c.n_embd} (${basename(dir)})`,
-      device: session.device,
-      ...(session.fallbackReason ? { fallbackReason: session.fallbackReason } : {}),
-      precision: folder.precision,
-      layers: c.n_layer,
-      heads: c.n_head,
-      width: c.n_embd,
-      contextLength: c.n_positions,
-    };
-    return new GPT2(folder, tokenizer, session, info, kvType);
+  ) {
+    this.kvType = session.inputTypes.get('past_key_values.0.key') === 'float16' ? 'float16' : 'float32';
   }
 
   /**
@@ -87,16 +73,16 @@ export class GPT2 {
   }
 
   get layers(): number {
-    return this.folder.config.n_layer;
+    return this.config.n_layer;
   }
   get heads(): number {
-    return this.folder.config.n_head;
+    return this.config.n_head;
   }
   get headDim(): number {
-    return this.folder.config.n_embd / this.folder.config.n_head;
+    return this.config.n_embd / this.config.n_head;
   }
   get contextLength(): number {
-    return this.folder.config.n_positions;
+    return this.config.n_positions;
   }
 
   emptyCache(batch = 1): KVCache {

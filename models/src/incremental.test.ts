@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { brownProse } from '../bench/corpus.ts';
 import { buildModelFolder, type OnnxVariant } from '../synthetic/random-models.ts';
-import { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
 import { FIXTURES_DIR } from './paths.ts';
 
 const golden = JSON.parse(readFileSync(join(FIXTURES_DIR, 'golden.json'), 'utf8')) as { texts: Record<string, { text: string }> };
@@ -61,8 +62,8 @@ for (const m of MODELS) {
     let reference: Engine;
     before(async () => {
       const modelDir = m.variant ? buildModelFolder(join(fixtures, m.variant.interface), 'model.onnx', m.variant) : undefined;
-      live = await Engine.load({ modelDir, device: 'cpu', stepTokens: 64 });
-      reference = await Engine.load({ modelDir, device: 'cpu', caching: false });
+      live = await loadEngine({ modelDir, device: 'cpu', stepTokens: 64 });
+      reference = await loadEngine({ modelDir, device: 'cpu', caching: false });
       assert.equal(live.model.hasPositionIds, m.variant?.interface !== 'merged');
     });
     after(async () => {

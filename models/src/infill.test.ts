@@ -4,11 +4,12 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
 
 let engine: Engine;
 before(async () => {
-  engine = await Engine.load({ device: 'cpu' });
+  engine = await loadEngine({ device: 'cpu' });
 });
 after(() => engine.dispose());
 
@@ -58,7 +59,7 @@ test('infill on the live document reuses its cache and gives the same answer', a
   await engine.idle();
   const start = TEXT.indexOf('election');
   const live = await engine.infill({ version: 1, start, end: start + 8, k: 5 });
-  const cold = await (await Engine.load({ device: 'cpu', caching: false })).infillText(TEXT, start, start + 8, { k: 5 });
+  const cold = await (await loadEngine({ device: 'cpu', caching: false })).infillText(TEXT, start, start + 8, { k: 5 });
   assert.deepEqual(live.suggestions.map((s) => s.text), cold.suggestions.map((s) => s.text));
   live.suggestions.forEach((s, i) => assert.ok(Math.abs(s.score - cold.suggestions[i]!.score) < 1e-4));
   await assert.rejects(engine.infill({ version: 7, start, end: start + 8 }), /not the current document/);

@@ -3,9 +3,9 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
 import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
-import { readOnnxInterface } from './onnx-graph.ts';
+import { readOnnxInterface } from './onnx-file.ts';
 import { buildModelFolder } from '../synthetic/random-models.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
@@ -19,12 +19,12 @@ test('a missing config, tokenizer or ONNX file is an error naming the file', asy
   for (const file of ['config.json', 'onnx/model.onnx']) {
     const dir = copyModel();
     rmSync(join(dir, file));
-    await assert.rejects(Engine.load({ modelDir: dir, device: 'cpu' }), (e: Error) => e.message.includes(join(dir, file)));
+    await assert.rejects(loadEngine({ modelDir: dir, device: 'cpu' }), (e: Error) => e.message.includes(join(dir, file)));
   }
   const dir = copyModel();
   rmSync(join(dir, 'tokenizer.json'));
   rmSync(join(dir, 'vocab.json'));
-  await assert.rejects(Engine.load({ modelDir: dir, device: 'cpu' }), /tokenizer\.json/);
+  await assert.rejects(loadEngine({ modelDir: dir, device: 'cpu' }), /tokenizer\.json/);
 });
 
 test('a corrupt ONNX file or config is an error naming the file', async () => {
@@ -32,9 +32,9 @@ test('a corrupt ONNX file or config is an error naming the file', async () => {
   const onnx = join(dir, 'onnx', 'model.onnx');
   const bytes = readFileSync(onnx);
   writeFileSync(onnx, bytes.subarray(0, bytes.length >> 1)); // truncated download
-  await assert.rejects(Engine.load({ modelDir: dir, device: 'cpu' }), (e: Error) => /corrupt/.test(e.message) && e.message.includes(onnx));
+  await assert.rejects(loadEngine({ modelDir: dir, device: 'cpu' }), (e: Error) => /corrupt/.test(e.message) && e.message.includes(onnx));
   writeFileSync(join(dir, 'config.json'), '{ not json');
-  await assert.rejects(Engine.load({ modelDir: dir, device: 'cpu' }), /corrupt model file .*config\.json/);
+  await assert.rejects(loadEngine({ modelDir: dir, device: 'cpu' }), /corrupt model file .*config\.json/);
 });
 
 test('the scoring head is appended by streaming the file: original inputs kept, its own added, weights untouched', async () => {
@@ -57,7 +57,7 @@ test('the scoring graph of a self-contained model goes to the cache folder, neve
   const cache = mkdtempSync(join(tmpdir(), 'likely-cache-'));
   process.env.LIKELY_CACHE_DIR = cache;
   try {
-    const engines = await Promise.all([0, 1, 2].map(() => Engine.load({ modelDir: dir, device: 'cpu' })));
+    const engines = await Promise.all([0, 1, 2].map(() => loadEngine({ modelDir: dir, device: 'cpu' })));
     assert.deepEqual(readdirSync(join(dir, 'onnx')), ['model.onnx'], 'nothing written beside the model');
     const written = readdirSync(cache, { recursive: true }).map(String).filter((f) => f.endsWith('.onnx'));
     assert.equal(written.length, 1, `one patched file for three engines: ${written.join(', ')}`);
@@ -79,8 +79,8 @@ test('a model with external data whose folder cannot take the scoring graph load
   const cache = join(root, 'cache');
   process.env.LIKELY_CACHE_DIR = cache;
   try {
-    const engine = await Engine.load({ modelDir: dir, device: 'cpu' });
-    const embedded = await Engine.load({ device: 'cpu' });
+    const engine = await loadEngine({ modelDir: dir, device: 'cpu' });
+    const embedded = await loadEngine({ device: 'cpu' });
     const text = 'Weights beside the graph, wherever it is written.';
     const [a, b] = [await engine.score(text), await embedded.score(text)];
     for (let i = 0; i < a.tokens.length; i++) assert.ok(Math.abs(a.tokens[i]!.logprob - b.tokens[i]!.logprob) < 1e-4);
@@ -94,7 +94,7 @@ test('a model with external data whose folder cannot take the scoring graph load
 });
 
 test('the engine reports the device it runs on and why not a GPU', async () => {
-  const engine = await Engine.load({ device: 'cpu' });
+  const engine = await loadEngine({ device: 'cpu' });
   assert.equal(engine.info.device, 'cpu');
   assert.match(engine.info.fallbackReason ?? '', /CPU chosen/);
   assert.equal(engine.info.contextLength, 1024);

@@ -10,21 +10,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { readOnnxInterface, type OnnxInterface } from './onnx-graph.ts';
+import { readOnnxInterface } from './onnx-file.ts';
+import type { OnnxInterface } from './onnx-graph.ts';
 import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
 
-import type { ModelPrecision as Precision } from '../../common/models-api.ts';
+import { checkGraph, ModelError, ONNX_FILES, parseConfig, type GPT2Config, type Precision } from './model-config.ts';
+import { Tokenizer } from './tokenizer.ts';
 
-export type { Precision };
-
-export interface GPT2Config {
-  n_layer: number;
-  n_head: number;
-  n_embd: number;
-  n_positions: number;
-  vocab_size: number;
-  likely?: { name?: string };
-}
+export { checkGraph, ModelError, ONNX_FILES, parseConfig, printableName, type GPT2Config, type Precision } from './model-config.ts';
 
 export interface ModelFolder {
   dir: string;
@@ -33,16 +26,6 @@ export interface ModelFolder {
   precision: Precision;
   graph: OnnxInterface;
 }
-
-export class ModelError extends Error {}
-
-/** The ONNX files a model folder may hold (in onnx/), in the order the engine prefers them. */
-export const ONNX_FILES: Readonly<Record<string, Precision>> = {
-  'model.onnx': 'fp32',
-  'model_fp16.onnx': 'fp16',
-  'model_quantized.onnx': 'int8',
-  'model_int8.onnx': 'int8',
-};
 
 function readJson(path: string): unknown {
   if (!existsSync(path)) throw new ModelError(`missing model file ${path}`);
@@ -55,73 +38,12 @@ function readJson(path: string): unknown {
 
 export function readConfig(dir: string): GPT2Config {
   const path = join(dir, 'config.json');
-  const c = readJson(path) as Partial<GPT2Config> & { model_type?: string; n_ctx?: number };
-  if (c.model_type && c.model_type !== 'gpt2') throw new ModelError(`${path}: model_type is "${c.model_type}", expected "gpt2"`);
-  for (const key of ['n_layer', 'n_head', 'n_embd'] as const) {
-    if (!Number.isInteger(c[key]) || (c[key] as number) <= 0) throw new ModelError(`${path}: "${key}" must be a positive integer`);
-  }
-  return {
-    n_layer: c.n_layer!,
-    n_head: c.n_head!,
-    n_embd: c.n_embd!,
-    n_positions: c.n_positions ?? c.n_ctx ?? 1024,
-    vocab_size: c.vocab_size ?? 50257,
-    likely: c.likely,
-  };
+  return parseConfig(readJson(path), path);
 }
 
-/**
- * A model name from a config.json, safe to print to a terminal or show in the app: terminal escape
- * sequences, control characters and bidirectional overrides removed, at most 120 characters.
- */
-export function printableName(name: string): string {
-  return (
-    name
-      // eslint-disable-next-line no-control-regex -- removing control characters is the point
-      .replace(/\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])/g, '')
-      // eslint-disable-next-line no-control-regex
-      .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
-      .trim()
-      .slice(0, 120)
-  );
-}
-
-const kvNames = (prefix: string, layers: number) => Array.from({ length: layers }, (_, i) => [`${prefix}.${i}.key`, `${prefix}.${i}.value`]).flat();
-
-function abbreviate(names: string[]): string {
-  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
-}
-
-/**
- * What the engine feeds and reads (gpt2.ts): inputs input_ids, attention_mask and the cache of every
- * layer, optionally position_ids (the model numbers positions from the cache length without them)
- * and use_cache_branch (a merged decoder); outputs logits and the new cache. The cache may be
- * float32 or float16 whatever the weights are. Returns the problems, each naming `file`.
- */
-export function checkGraph(g: OnnxInterface, layers: number, file: string): string[] {
-  const problems: string[] = [];
-  const inputs = new Set(g.inputs.map((i) => i.name));
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  const wantedInputs = ['input_ids', 'attention_mask', ...kvNames('past_key_values', layers)];
-  const missingIn = wantedInputs.filter((n) => !inputs.has(n));
-  if (missingIn.length) {
-    const hint = missingIn.some((n) => n.startsWith('past_key_values')) ? ' (export it with past key values, e.g. Optimum --task text-generation-with-past)' : '';
-    problems.push(`${file} lacks the inputs ${abbreviate(missingIn)}${hint}`);
-  }
-  const known = new Set([...wantedInputs, 'position_ids', 'use_cache_branch']);
-  const extra = g.inputs.map((i) => i.name).filter((n) => !known.has(n));
-  if (extra.length) {
-    const extraLayers = extra.filter((n) => /^past_key_values\.\d+\./.test(n));
-    const hint = extraLayers.length ? ` (the graph has more layers than config.json's n_layer ${layers})` : '';
-    problems.push(`${file} has inputs the engine does not feed: ${abbreviate(extra)}${hint}`);
-  }
-  const missingOut = ['logits', ...kvNames('present', layers)].filter((n) => !outputs.has(n));
-  if (missingOut.length) problems.push(`${file} lacks the outputs ${abbreviate(missingOut)}`);
-  const kvTypes = new Set(kvNames('past_key_values', layers).map((n) => g.inputs.find((i) => i.name === n)?.elemType));
-  for (const t of kvTypes) if (t !== undefined && t !== 1 && t !== 10) problems.push(`${file}'s past_key_values are of type ${t}, not float32 or float16`);
-  const branch = g.inputs.find((i) => i.name === 'use_cache_branch');
-  if (branch && branch.elemType !== 9) problems.push(`${file}'s use_cache_branch is not a bool`);
-  return problems;
+/** The folder's tokenizer: vocab.json + merges.txt, or tokenizer.json. */
+export function loadTokenizer(dir: string): Tokenizer {
+  return Tokenizer.fromFiles((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : undefined), dir);
 }
 
 /** The ONNX file of the wanted precision (or the first available) in `dir`/onnx, or null. */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Writer } from './protobuf.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
-import { OnnxFormatError, readOnnxInterface } from './onnx-graph.ts';
+import { readOnnxInterface } from './onnx-file.ts';
+import { OnnxFormatError } from './onnx-graph.ts';
 import { gpt2Interface, graphBody, onnxModel, varint } from '../testing/onnx-test-models.ts';
 import { EMBEDDED_SHAPE } from '../testing/embedded.ts';
 

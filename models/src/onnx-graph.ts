@@ -1,10 +1,10 @@
 /**
- * The one reader of ONNX files: the engine (model-folder.ts, onnx-patch.ts), the validator and
- * `likely models inspect` all use it. Reads an ONNX file's interface (graph inputs and outputs with
- * dtypes and shapes, opsets, external-data files, where the graph sits in the file) by walking
- * its protobuf fields on disk, skipping every payload it does not need: a 6 GB model costs a few
- * hundred small reads, never its size in memory. No onnxruntime here (only models/src/ort.ts
- * imports it).
+ * The one reader of ONNX files: the engine (model-folder.ts, model-files.ts, scoring-head.ts), the
+ * validator and `likely models inspect` all use it. Reads an ONNX file's interface (graph inputs and
+ * outputs with dtypes and shapes, opsets, external-data files, where the graph sits in the file) by
+ * walking its protobuf fields, skipping every payload it does not need: a 6 GB model on disk costs
+ * a few hundred small reads, never its size in memory. Environment-neutral: it reads a `ByteSource`
+ * (a file in onnx-file.ts, bytes in memory with `bytesSource`). No onnxruntime here.
  *
  * The fields used (onnx/onnx.proto):
  *   ModelProto      7 graph (GraphProto), 8 opset_import (OperatorSetIdProto: 1 domain, 2 version)
@@ -12,7 +12,6 @@
  *   ValueInfoProto  1 name, 2 type (TypeProto: 1 tensor_type → 1 elem_type, 2 shape → 1 dim: 1 dim_value | 2 dim_param)
  *   TensorProto     13 external_data (StringStringEntryProto: 1 key, 2 value), 14 data_location (1 = EXTERNAL)
  */
-import { open, type FileHandle } from 'node:fs/promises';
 
 export interface ValueInfo {
   name: string;
@@ -58,21 +57,42 @@ interface FieldHeader {
   value: number;
 }
 
-/** A positioned reader over a file with a sliding buffer. */
+/** Positioned reads of an ONNX file's bytes, wherever they are. */
+export interface ByteSource {
+  readonly size: number;
+  /** Reads up to `into.length` bytes at `pos`; returns how many were read. */
+  read(into: Uint8Array, pos: number): Promise<number>;
+}
+
+/** A ByteSource over bytes already in memory (the browser's model files). */
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    read: async (into, pos) => {
+      const chunk = bytes.subarray(pos, pos + into.length);
+      into.set(chunk);
+      return chunk.length;
+    },
+  };
+}
+
+const utf8 = new TextDecoder();
+const text = (bytes: Uint8Array) => utf8.decode(bytes);
+
+/** A positioned reader over a ByteSource with a sliding buffer. */
 class FileReader {
-  private buf = Buffer.alloc(64 * 1024);
+  private buf = new Uint8Array(64 * 1024);
   private bufStart = 0;
   private bufLen = 0;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly source: ByteSource,
     readonly size: number,
   ) {}
 
   private async fill(pos: number): Promise<void> {
-    const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, pos);
+    this.bufLen = await this.source.read(this.buf, pos);
     this.bufStart = pos;
-    this.bufLen = bytesRead;
   }
 
   async byte(pos: number): Promise<number> {
@@ -93,10 +113,10 @@ class FileReader {
     throw new OnnxFormatError('malformed protobuf varint');
   }
 
-  async bytes(start: number, end: number): Promise<Buffer> {
+  async bytes(start: number, end: number): Promise<Uint8Array> {
     if (end - start > MAX_SMALL_FIELD) throw new OnnxFormatError(`unexpectedly large field (${end - start} bytes)`);
-    const out = Buffer.alloc(end - start);
-    const { bytesRead } = await this.fh.read(out, 0, out.length, start);
+    const out = new Uint8Array(end - start);
+    const bytesRead = await this.source.read(out, start);
     if (bytesRead !== out.length) throw new OnnxFormatError('the file is truncated');
     return out;
   }
@@ -130,7 +150,7 @@ class FileReader {
 }
 
 /** Decodes the fields of a small in-memory message. */
-function* memFields(buf: Buffer): Generator<{ number: number; wire: number; value: number; payload: Buffer }> {
+function* memFields(buf: Uint8Array): Generator<{ number: number; wire: number; value: number; payload: Uint8Array }> {
   let pos = 0;
   const varint = (): number => {
     let value = 0;
@@ -163,12 +183,12 @@ function* memFields(buf: Buffer): Generator<{ number: number; wire: number; valu
   }
 }
 
-function parseValueInfo(buf: Buffer): ValueInfo {
+function parseValueInfo(buf: Uint8Array): ValueInfo {
   let name = '';
   let elemType = 0;
   const dims: ValueInfo['dims'] = [];
   for (const f of memFields(buf)) {
-    if (f.number === 1 && f.wire === BYTES) name = f.payload.toString('utf8');
+    if (f.number === 1 && f.wire === BYTES) name = text(f.payload);
     if (f.number === 2 && f.wire === BYTES) {
       for (const t of memFields(f.payload)) {
         if (t.number !== 1 || t.wire !== BYTES) continue;
@@ -180,7 +200,7 @@ function parseValueInfo(buf: Buffer): ValueInfo {
             let dim: number | string | null = null;
             for (const v of memFields(d.payload)) {
               if (v.number === 1 && v.wire === VARINT) dim = v.value;
-              if (v.number === 2 && v.wire === BYTES) dim = v.payload.toString('utf8');
+              if (v.number === 2 && v.wire === BYTES) dim = text(v.payload);
             }
             dims.push(dim);
           }
@@ -196,14 +216,14 @@ async function readInitializer(r: FileReader, start: number, end: number): Promi
   let location: string | null = null;
   let name = '';
   for await (const f of r.fields(start, end)) {
-    if (f.number === 8 && f.wire === BYTES) name = (await r.bytes(f.start, f.end)).toString('utf8');
+    if (f.number === 8 && f.wire === BYTES) name = text(await r.bytes(f.start, f.end));
     if (f.number === 14 && f.wire === VARINT && f.value === 1) external = true;
     if (f.number === 13 && f.wire === BYTES) {
       let key = '';
       let value = '';
       for (const e of memFields(await r.bytes(f.start, f.end))) {
-        if (e.number === 1 && e.wire === BYTES) key = e.payload.toString('utf8');
-        if (e.number === 2 && e.wire === BYTES) value = e.payload.toString('utf8');
+        if (e.number === 1 && e.wire === BYTES) key = text(e.payload);
+        if (e.number === 2 && e.wire === BYTES) value = text(e.payload);
       }
       if (key === 'location') location = value;
     }
@@ -211,45 +231,40 @@ async function readInitializer(r: FileReader, start: number, end: number): Promi
   return { name, location: external ? location : null };
 }
 
-/** Reads the interface of the ONNX model at `path`; throws OnnxFormatError when it is not a readable ONNX model. */
-export async function readOnnxInterface(path: string): Promise<OnnxInterface> {
-  const fh = await open(path, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    if (size === 0) throw new OnnxFormatError('the file is empty');
-    const r = new FileReader(fh, size);
-    const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [], graph: { tagStart: 0, start: 0, end: 0 }, size };
-    let sawGraph = false;
-    const initializers = new Set<string>();
-    for await (const f of r.fields(0, size)) {
-      if (f.number === 8 && f.wire === BYTES) {
-        let domain = '';
-        let version = 0;
-        for (const o of memFields(await r.bytes(f.start, f.end))) {
-          if (o.number === 1 && o.wire === BYTES) domain = o.payload.toString('utf8');
-          if (o.number === 2 && o.wire === VARINT) version = o.value;
-        }
-        out.opsets[domain === 'ai.onnx' ? '' : domain] = version;
+/** Reads the interface of an ONNX model; throws OnnxFormatError when it is not a readable ONNX model. */
+export async function readOnnxInterfaceFrom(source: ByteSource): Promise<OnnxInterface> {
+  const size = source.size;
+  if (size === 0) throw new OnnxFormatError('the file is empty');
+  const r = new FileReader(source, size);
+  const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [], graph: { tagStart: 0, start: 0, end: 0 }, size };
+  let sawGraph = false;
+  const initializers = new Set<string>();
+  for await (const f of r.fields(0, size)) {
+    if (f.number === 8 && f.wire === BYTES) {
+      let domain = '';
+      let version = 0;
+      for (const o of memFields(await r.bytes(f.start, f.end))) {
+        if (o.number === 1 && o.wire === BYTES) domain = text(o.payload);
+        if (o.number === 2 && o.wire === VARINT) version = o.value;
       }
-      if (f.number !== 7 || f.wire !== BYTES) continue;
-      sawGraph = true;
-      out.graph = { tagStart: f.tagStart, start: f.start, end: f.end };
-      for await (const g of r.fields(f.start, f.end)) {
-        if (g.wire !== BYTES) continue;
-        if (g.number === 11) out.inputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
-        else if (g.number === 12) out.outputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
-        else if (g.number === 5) {
-          const init = await readInitializer(r, g.start, g.end);
-          initializers.add(init.name);
-          if (init.location !== null && !out.externalData.includes(init.location)) out.externalData.push(init.location);
-        }
+      out.opsets[domain === 'ai.onnx' ? '' : domain] = version;
+    }
+    if (f.number !== 7 || f.wire !== BYTES) continue;
+    sawGraph = true;
+    out.graph = { tagStart: f.tagStart, start: f.start, end: f.end };
+    for await (const g of r.fields(f.start, f.end)) {
+      if (g.wire !== BYTES) continue;
+      if (g.number === 11) out.inputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
+      else if (g.number === 12) out.outputs.push(parseValueInfo(await r.bytes(g.start, g.end)));
+      else if (g.number === 5) {
+        const init = await readInitializer(r, g.start, g.end);
+        initializers.add(init.name);
+        if (init.location !== null && !out.externalData.includes(init.location)) out.externalData.push(init.location);
       }
     }
-    if (!sawGraph) throw new OnnxFormatError('not an ONNX model (no graph)');
-    // Before IR version 4, weights were also listed as graph inputs; they are not inputs to feed.
-    out.inputs = out.inputs.filter((i) => !initializers.has(i.name));
-    return out;
-  } finally {
-    await fh.close();
   }
+  if (!sawGraph) throw new OnnxFormatError('not an ONNX model (no graph)');
+  // Before IR version 4, weights were also listed as graph inputs; they are not inputs to feed.
+  out.inputs = out.inputs.filter((i) => !initializers.has(i.name));
+  return out;
 }

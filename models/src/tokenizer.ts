@@ -6,9 +6,6 @@
  * at the end of that character. So spans are in order, never overlap, and concatenated they
  * reproduce the text exactly. Text that looks like a special token (`<|endoftext|>`) is plain text.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 export const EOT = 50256;
 
 /** GPT-2's pre-tokenizer: contractions, letter runs, number runs, punctuation runs, white space. */
@@ -52,21 +49,27 @@ export class Tokenizer {
     this.ranks = new Map(merges.map((m, i) => [m, i]));
   }
 
-  /** Loads `vocab.json` + `merges.txt`, or `tokenizer.json`, from a model folder. */
-  static load(dir: string): Tokenizer {
-    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  /**
+   * From a model folder's files: `vocab.json` + `merges.txt`, or `tokenizer.json`. `read` returns a
+   * file's text, or undefined when the folder has no such file; `where` names the folder in errors.
+   */
+  static fromFiles(read: (name: string) => string | undefined, where: string): Tokenizer {
     let vocab: Record<string, number>;
     let merges: string[];
-    try {
-      vocab = JSON.parse(read('vocab.json'));
-      merges = read('merges.txt').split('\n').filter((l) => l && !l.startsWith('#version'));
-    } catch {
-      const tj = JSON.parse(read('tokenizer.json')) as { model: { vocab: Record<string, number>; merges: (string | [string, string])[] } };
+    const vocabJson = read('vocab.json');
+    const mergesTxt = vocabJson === undefined ? undefined : read('merges.txt');
+    if (vocabJson !== undefined && mergesTxt !== undefined) {
+      vocab = JSON.parse(vocabJson) as Record<string, number>;
+      merges = mergesTxt.split('\n').filter((l) => l && !l.startsWith('#version'));
+    } else {
+      const tokenizerJson = read('tokenizer.json');
+      if (tokenizerJson === undefined) throw new Error(`missing model file tokenizer.json (or vocab.json + merges.txt) in ${where}`);
+      const tj = JSON.parse(tokenizerJson) as { model: { vocab: Record<string, number>; merges: (string | [string, string])[] } };
       vocab = tj.model.vocab;
       merges = tj.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
     }
     if (Object.keys(vocab).length < 50257 || merges.length < 50000) {
-      throw new Error(`tokenizer in ${dir} is not GPT-2's (${Object.keys(vocab).length} tokens, ${merges.length} merges)`);
+      throw new Error(`tokenizer in ${where} is not GPT-2's (${Object.keys(vocab).length} tokens, ${merges.length} merges)`);
     }
     return new Tokenizer(vocab, merges);
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
-import { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
 const TEXT = 'The jury said it found the city\'s election laws outmoded.\n\ndef mean(xs):\n    return sum(xs) / len(xs)\n';
@@ -15,7 +15,7 @@ test('transformers.js loads models/embedded and its log-probs equal the engine\'
   const { AutoModelForCausalLM, Tensor, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = dirname(EMBEDDED_MODEL_DIR);
-  const engine = await Engine.load({ modelDir: EMBEDDED_MODEL_DIR });
+  const engine = await loadEngine({ modelDir: EMBEDDED_MODEL_DIR });
   try {
     const { tokens } = await engine.score(TEXT);
     const ids = tokens.map((t) => BigInt(t.id));

@@ -5,6 +5,10 @@
  *     LFS files (*.onnx, *.onnx_data): 302 to a CDN on another port, X-Linked-Etag "<sha256>",
  *     X-Linked-Size, X-Repo-Commit
  *   CDN GET /<sha256>: the bytes, with Range (206 + Content-Range) and If-Range like S3 (its own ETag).
+ *   GET /api/models/<owner>/<name>/tree/<revision>[/<dir>]: the folder's entries as the hub lists
+ *     them (path, size, git blob oid; lfs { oid: sha256, size } for LFS files), for the browser's
+ *     downloader (web/worker/hub-download.ts), which cannot read headers of a redirect.
+ *   Every response allows any origin (CORS), as huggingface.co and its CDN do, so a page can fetch.
  * Hooks make it misbehave the ways a real network does: cut a transfer after N bytes, serve corrupt
  * bytes under the right checksum, answer 404, or change a file.
  */
@@ -66,6 +70,11 @@ export class LocalHub {
     this.byHash.set(e.sha256, e);
   }
 
+  /** Where the hub redirects LFS files (its own origin, like the hub's CDN). */
+  get cdnEndpoint(): string {
+    return this.cdnBase;
+  }
+
   file(repo: string, path: string): Entry {
     return this.repos.get(repo)!.get(path)!;
   }
@@ -73,6 +82,7 @@ export class LocalHub {
   async start(): Promise<this> {
     this.cdn = createServer((req, res) => {
       this.log.push({ server: 'cdn', method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      allowCors(res);
       const [hash, name] = (req.url ?? '').slice(1).split('?name=');
       const e = this.byHash.get(hash ?? '');
       if (!e) {
@@ -112,6 +122,19 @@ export class LocalHub {
     });
     this.hub = createServer((req, res) => {
       this.log.push({ server: 'hub', method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      allowCors(res);
+      const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(req.url ?? '');
+      if (tree) {
+        const files = this.repos.get(tree[1]!);
+        const dir = tree[3] ? decodeURIComponent(tree[3]).replace(/\/$/, '') : '';
+        if (!files) {
+          res.writeHead(404, { 'x-error-code': 'RepoNotFound' }).end();
+          return;
+        }
+        const listing = [...files].filter(([path]) => path.split('/').slice(0, -1).join('/') === dir).map(([path, e]) => ({ type: 'file', path, size: e.data.length, oid: e.gitSha1, ...(isLfs(path) ? { lfs: { oid: e.sha256, size: e.data.length } } : {}) }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(listing));
+        return;
+      }
       const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(req.url ?? '');
       const files = m ? this.repos.get(m[1]!) : undefined;
       const path = m ? decodeURIComponent(m[3]!) : '';
@@ -121,7 +144,7 @@ export class LocalHub {
         return;
       }
       const common = { 'x-repo-commit': COMMIT };
-      if (/\.onnx(_data)?$/.test(path)) {
+      if (isLfs(path)) {
         res.writeHead(302, {
           ...common,
           location: `${this.cdnBase}/${e.sha256}?name=${encodeURIComponent(path)}`,
@@ -179,6 +202,15 @@ export class LocalHub {
       await new Promise((r) => s.close(r));
     }
   }
+}
+
+const isLfs = (path: string) => /\.onnx(_data)?$/.test(path);
+
+function allowCors(res: import('node:http').ServerResponse): void {
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-expose-headers', 'ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size, Content-Range, Accept-Ranges');
+  // A cross-origin-isolated page (COEP require-corp) may load what the response says it may.
+  res.setHeader('cross-origin-resource-policy', 'cross-origin');
 }
 
 function entry(data: Buffer): Entry {

@@ -14,6 +14,7 @@ import { meanStdRange, type ColorMode, type Range } from '../../common/colors.ts
 import { renderAnnotatedHtml } from '../../common/export-html.ts';
 import type { Notice } from '../../common/shell.ts';
 import { countWords } from '../../common/stats.ts';
+import type { Transport } from './engine-client.ts';
 import type { EditorHandle } from './editor-handle.ts';
 import { FindReplace } from './find.svelte.ts';
 import { findPlugin } from './find-plugin.ts';
@@ -57,18 +58,26 @@ export class LikelyEditor implements EditorHandle {
   private wordsTimer: ReturnType<typeof setTimeout> | undefined;
   private wasDisconnected = false;
   private doneWaiters = new Set<() => void>();
+  /**
+   * A new editor state (a file opened, setPlainText) holds no scores: its first text goes to the
+   * engine as `fresh`, or the engine would keep the scores of the prefix it shares with the old
+   * text and send only the rest, which the new state could not place.
+   */
+  private freshState = false;
   /** The document to mount with, while there is no view. */
   private initialDoc = parsePlainText('');
 
   constructor(
     readonly engine: EngineClient,
-    readonly transport: 'electron' | 'websocket',
+    readonly transport: Transport,
   ) {
     this.dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
     this.config = {
       nextVersion: () => ++this.versionCounter,
       onText: (version, text) => {
-        this.engine.call('update', { version, text }).catch(() => {
+        const fresh = this.freshState;
+        this.freshState = false;
+        this.engine.call('update', fresh ? { version, text, fresh } : { version, text }).catch(() => {
           // The engine reports its state (restarting, error) as a status; the host re-sends the text.
         });
       },
@@ -142,6 +151,7 @@ export class LikelyEditor implements EditorHandle {
     }
     this.popover.close(false);
     // A new state (fresh undo history); the version counter keeps counting up.
+    this.freshState = true;
     view.updateState(this.createState(doc));
     view.dispatch(optionsTransaction(view.state, { mode: this.mode, theme: this.dark ? 'dark' : 'light', enabled: this.coloring }));
     this.onDocChanged();

@@ -1,18 +1,23 @@
 /**
  * The renderer's engine client: the Electron preload bridge (`window.likelyEngine`) when present,
- * else a WebSocket to the local web server that served this page (`npm run serve`). Both implement
- * `EngineClient` from common/api.ts, so nothing else in the renderer knows which one it talks to.
- * The models API (common/models-api.ts: `ModelsClient`) comes the same two ways: the preload's
- * `window.likelyModels`, or the same WebSocket (`WebSocketEngineClient.models`).
+ * the engine in a Web Worker of this tab when the static build started one
+ * (`window.likelyEngineWorker`, worker-engine-client.ts), else a WebSocket to the local web server
+ * that served this page (`npm run serve`). All implement `EngineClient` from common/api.ts, so
+ * nothing else in the renderer knows which one it talks to. The models API (common/models-api.ts:
+ * `ModelsClient`) comes the same ways: the preload's `window.likelyModels`, the worker's
+ * (`WorkerEngineClient.models`), or the same WebSocket (`WebSocketEngineClient.models`).
  */
 import type { EngineClient, EngineEvents, EngineStatus, MethodName, ParamsOf, ResultOf } from '../../common/api.ts';
 import type { AppModelsEvents, ModelsClient, ModelsMethodName, ModelsParamsOf, ModelsResultOf } from '../../common/models-api.ts';
 import { Listeners, PendingCalls, receive, type WireMessage } from '../../common/rpc.ts';
+import { WorkerEngineClient } from './worker-engine-client.ts';
 
 declare global {
   interface Window {
     likelyEngine?: EngineClient;
     likelyModels?: ModelsClient;
+    /** The static build's engine worker, started by its page entry (web/page/start-engine-worker.ts) before this code runs. */
+    likelyEngineWorker?: WorkerEngineClient;
   }
 }
 
@@ -109,12 +114,15 @@ export class WebSocketEngineClient implements EngineClient {
 /** The models API of this page: the Electron bridge, the WebSocket of `engine`, or null when neither offers one. */
 export function connectModels(engine: EngineClient, win: Window = window): ModelsClient | null {
   if (win.likelyModels) return win.likelyModels;
-  return engine instanceof WebSocketEngineClient ? engine.models : null;
+  return engine instanceof WebSocketEngineClient || engine instanceof WorkerEngineClient ? engine.models : null;
 }
 
-/** The engine of this page: the Electron bridge when the preload exposed one, else the local server's WebSocket. */
-export function connectEngine(win: Window = window): { client: EngineClient; transport: 'electron' | 'websocket' } {
+export type Transport = 'electron' | 'websocket' | 'worker';
+
+/** The engine of this page: the Electron bridge when the preload exposed one, the static build's worker, else the local server's WebSocket. */
+export function connectEngine(win: Window = window): { client: EngineClient; transport: Transport } {
   if (win.likelyEngine) return { client: win.likelyEngine, transport: 'electron' };
+  if (win.likelyEngineWorker) return { client: win.likelyEngineWorker, transport: 'worker' };
   const scheme = win.location.protocol === 'https:' ? 'wss:' : 'ws:';
   return { client: new WebSocketEngineClient(`${scheme}//${win.location.host}/engine`), transport: 'websocket' };
 }

@@ -33,9 +33,12 @@ export interface ModelRow {
 
 export const DEVICE_LABELS: Record<DeviceChoice, string> = { auto: 'Auto', gpu: 'GPU', cpu: 'CPU' };
 
-/** "CPU", "GPU (cuda)". */
+/** Engine devices that are the CPU: onnxruntime-node's 'cpu', and WebAssembly in a browser tab. */
+const CPU_DEVICES: Record<string, string> = { cpu: 'CPU', wasm: 'CPU (WebAssembly)' };
+
+/** "CPU", "CPU (WebAssembly)", "GPU (cuda)", "GPU (webgpu)". */
 export function deviceLabel(device: string): string {
-  return device === 'cpu' ? 'CPU' : `GPU (${device})`;
+  return CPU_DEVICES[device] ?? `GPU (${device})`;
 }
 
 /** "12.3 MB of 30.1 MB · 5.2 MB/s · 0:03 left" (or the phase while not transferring). */
@@ -232,6 +235,6 @@ export class ModelsPanelState {
 
 /** Why the GPU is not used, for the device setting (undefined when it is, or when unknown). */
 export function gpuNote(model: ModelInfo | null): string | undefined {
-  if (!model || model.device !== 'cpu') return undefined;
+  if (!model || !(model.device in CPU_DEVICES)) return undefined;
   return model.fallbackReason ?? 'no GPU provider was found';
 }

@@ -1,0 +1,63 @@
+// The browser's model loader (model-files.ts) on Node's runtime: the embedded model opened from
+// its files in memory, with the scoring head appended in memory, scores exactly like the folder
+// loader (model-folder.ts, the head streamed to disk); a missing or corrupt file is an error that
+// names it, as on disk.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import { Engine } from './engine.ts';
+import { loadEngine } from './load-from-folder.ts';
+import { openModelFiles, pickOnnxFile, type ModelFileReader } from './model-files.ts';
+import { createSession } from './ort.ts';
+import { EMBEDDED_MODEL_DIR } from './paths.ts';
+
+function folderFiles(dir: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.startsWith('.') && statSync(p).isFile()) files.set(relative(dir, p).split('\\').join('/'), readFileSync(p));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+const open = (files: Map<string, Uint8Array>) => {
+  const read: ModelFileReader = async (path) => files.get(path);
+  return openModelFiles(read, [...files.keys()], { id: 'in-memory', source: 'embedded', createSession: (bytes, opts) => createSession(bytes, { device: 'cpu', ...opts }) });
+};
+
+const TEXT = 'The president of the United States said that the committee would meet again on Tuesday. 日本語 🍵';
+
+test('a model opened from files in memory scores exactly like the same folder on disk', async () => {
+  const fromFiles = new Engine(await open(folderFiles(EMBEDDED_MODEL_DIR)));
+  const fromFolder = await loadEngine({ device: 'cpu' });
+  const a = await fromFiles.score(TEXT, { topK: 5 });
+  const b = await fromFolder.score(TEXT, { topK: 5 });
+  assert.equal(a.model.name, b.model.name);
+  assert.equal(a.model.id, 'in-memory');
+  assert.deepEqual(a.tokens, b.tokens);
+  assert.deepEqual(a.predictions, b.predictions);
+  await fromFiles.dispose();
+  await fromFolder.dispose();
+});
+
+test('missing and corrupt files are errors that name the file', async () => {
+  const files = folderFiles(EMBEDDED_MODEL_DIR);
+  const without = (path: string) => new Map([...files].filter(([p]) => p !== path));
+  await assert.rejects(open(without('config.json')), /missing model file embedded\/config\.json/);
+  await assert.rejects(open(without('onnx/model.onnx')), /missing model file embedded\/onnx\/model\.onnx/);
+  const noTokenizer = new Map([...files].filter(([p]) => !['vocab.json', 'merges.txt', 'tokenizer.json'].includes(p)));
+  await assert.rejects(open(noTokenizer), /tokenizer\.json/);
+  await assert.rejects(open(new Map([...files, ['config.json', new TextEncoder().encode('{ not json')]])), /corrupt model file embedded\/config\.json/);
+  await assert.rejects(open(new Map([...files, ['onnx/model.onnx', files.get('onnx/model.onnx')!.subarray(0, 100_000)]])), /corrupt model file embedded\/onnx\/model\.onnx: the file is truncated/);
+});
+
+test('the ONNX file is picked in the same order of preference as on disk', () => {
+  assert.deepEqual(pickOnnxFile(['onnx/model_quantized.onnx', 'onnx/model.onnx']), { path: 'onnx/model.onnx', precision: 'fp32' });
+  assert.deepEqual(pickOnnxFile(['onnx/model_quantized.onnx', 'onnx/model_fp16.onnx']), { path: 'onnx/model_fp16.onnx', precision: 'fp16' });
+  assert.deepEqual(pickOnnxFile(['onnx/model.onnx'], 'int8'), null);
+});
