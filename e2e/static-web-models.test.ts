@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright';
+import type { Browser, Locator, Page } from 'playwright';
 import { HUB_ENDPOINT_KEY } from '../common/worker-messages.ts';
 import type { RegistryModel } from '../models/manager/registry.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
@@ -46,6 +46,24 @@ after(async () => {
 });
 
 const row = (page: Page, id: string) => page.locator(`.models-panel li[data-model-id="${id}"]`);
+/**
+ * Clicks a model's "Use" and waits until the document has been scored again by it: the switch
+ * reports the new model before its scores arrive, so waiting for the model id alone can read the
+ * old scores, or the empty start of the new ones.
+ */
+async function useModel(page: Page, use: Locator, id: string): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { rescoredBy?: string | null };
+    w.rescoredBy = null;
+    window.likelyEditorState!.engine.on('scores', (u) => {
+      if (u.done) w.rescoredBy = window.likelyEditorState!.model?.id ?? null;
+    });
+  });
+  await use.click();
+  await page.waitForFunction((want) => (window as unknown as { rescoredBy?: string }).rescoredBy === want, id, WAIT);
+  await waitScored(page, 90_000);
+}
+
 const tokens = (page: Page) => page.evaluate(() => window.likelyEditorState!.scores()!.mirror.tokens.map((t) => [t.text, t.logprob, t.rank] as const));
 
 test('static build models: download GPT-2 small from the hub into the browser (verified, progress), use it, refuse what does not fit or does not verify, pick a folder, remove', { skip: NO_CHROMIUM, timeout: 300_000 }, async () => {
@@ -95,9 +113,7 @@ test('static build models: download GPT-2 small from the hub into the browser (v
   assert.ok(hub.log.some((r) => r.server === 'hub' && r.url.startsWith('/api/models/Xenova/gpt2/tree/')), 'checksums came from the hub\'s tree API');
 
   // Used: the document is re-scored by it, like the embedded model (same weights, the hub's interface).
-  await row(page, SMALL).locator('[data-action="use"]').click();
-  await page.waitForFunction((id) => window.likelyEditorState!.model?.id === id, SMALL, WAIT);
-  await waitScored(page, 90_000);
+  await useModel(page, row(page, SMALL).locator('[data-action="use"]'), SMALL);
   const small = await tokens(page);
   assert.equal(small.length, embedded.length);
   small.forEach(([text, logprob], i) => {
@@ -111,9 +127,7 @@ test('static build models: download GPT-2 small from the hub into the browser (v
   await (await chooser).setFiles(EMBEDDED_MODEL_DIR);
   const picked = page.locator('.models-panel li[data-model-id="local-embedded"]');
   await picked.waitFor(WAIT);
-  await picked.locator('[data-action="use"]').click();
-  await page.waitForFunction(() => window.likelyEditorState!.model?.id === 'local-embedded', null, WAIT);
-  await waitScored(page, 90_000);
+  await useModel(page, picked.locator('[data-action="use"]'), 'local-embedded');
   assert.deepEqual((await tokens(page)).map((t) => t[0]), embedded.map((t) => t[0]));
 
   // Removed: the browser's storage holds nothing of it.
