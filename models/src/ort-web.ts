@@ -6,7 +6,7 @@
  * else works with the plain `TensorData` of session.ts, like on Node.
  */
 import * as ort from 'onnxruntime-web';
-import type { DeviceChoice, Session, TensorArray, TensorData, TensorType } from './session.ts';
+import { wrapSession, type DeviceChoice, type Session } from './session.ts';
 
 export interface WebSessionOptions {
   device?: DeviceChoice;
@@ -77,24 +77,5 @@ export async function createSession(model: Uint8Array, opts: WebSessionOptions =
 }
 
 function wrap(session: ort.InferenceSession, device: string, fallbackReason: string | undefined): Session {
-  const inputTypes = new Map<string, string>();
-  for (const meta of session.inputMetadata ?? []) {
-    if (meta.isTensor) inputTypes.set(meta.name, meta.type);
-  }
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    inputTypes,
-    device,
-    fallbackReason,
-    async run(feeds, outputs) {
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      const result = await session.run(ortFeeds, outputs as string[]);
-      const out: Record<string, TensorData> = {};
-      for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as TensorType, data: t.data as TensorArray, dims: t.dims };
-      return out;
-    },
-    release: () => session.release(),
-  };
+  return wrapSession(session, (t) => new ort.Tensor(t.type, t.data, t.dims), device, fallbackReason);
 }
