@@ -79,6 +79,10 @@ async function load(page: Page, url?: string): Promise<void> {
   else await page.reload();
   await page.waitForSelector('.ProseMirror', WAIT);
   await page.waitForFunction(() => window.likelyEditorState?.model !== null, null, WAIT);
+  // The page runs under its own strict policy (web/index.html); a violation is a console error, which close() fails on.
+  const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+  assert.match(csp ?? '', /(^|; )script-src 'self'(;|$)/);
+  assert.match(csp ?? '', /(^|; )connect-src 'self'(;|$)/);
 }
 
 async function close(o: Opened): Promise<void> {
