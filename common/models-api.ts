@@ -11,6 +11,34 @@ export type ModelSize = 'small' | 'medium' | 'large' | 'xl';
 /** Where an entry comes from: shipped with the app, the registry (Hugging Face hub), or a folder the user imported. */
 export type ModelSource = 'embedded' | 'hub' | 'imported';
 
+/** An entry of models/registry.json: a GPT-2 ONNX model on the hub (read by the manager and by the browser build). */
+export interface RegistryFile {
+  /** Path inside the repo and inside the installed model folder. */
+  path: string;
+  /** Exact size in bytes, or null when not known ahead (the hub's X-Linked-Size/Content-Length is used). */
+  bytes: number | null;
+  /** For display before the download starts (the hub's file pages round sizes). */
+  approxBytes: number;
+  /** Lower-case hex SHA-256, or null (then the hub's ETag is the checksum). */
+  sha256: string | null;
+}
+
+export interface RegistryModel {
+  id: string;
+  name: string;
+  size: ModelSize;
+  precision: ModelPrecision;
+  repo: string;
+  revision: string;
+  memoryBytes: number;
+  files: RegistryFile[];
+}
+
+/** What the models list says of a registry entry, wherever the list is made (the manager, the browser's models service). */
+export function registryListFacts(m: RegistryModel): Pick<ModelListEntry, 'id' | 'name' | 'source' | 'size' | 'precision' | 'repo' | 'memoryBytes'> & { downloadBytes: number } {
+  return { id: m.id, name: m.name, source: 'hub', size: m.size, precision: m.precision, repo: m.repo, downloadBytes: m.files.reduce((n, f) => n + (f.bytes ?? f.approxBytes), 0), memoryBytes: m.memoryBytes };
+}
+
 export interface ModelListEntry {
   /** Stable id, e.g. "gpt2-small-fp32", "embedded", "local-my-export". */
   id: string;

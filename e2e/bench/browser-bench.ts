@@ -29,11 +29,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright';
 import type { TokenScore } from '../../common/api.ts';
 import { findChromium } from '../chromium.ts';
-import { afterNextFrame, openEditor, proseOfTokens, quantile, round, startSession, waitScored, type Session } from './page.ts';
+import { afterNextFrame, openEditor, proseOfTokens, quantile, round, runWhenEntry, startSession, waitScored, type Session } from './page.ts';
 
 const BUDGET_MS = 16;
 const argv = process.argv.slice(2);
@@ -468,12 +467,4 @@ function print(r: Record<string, unknown>): void {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.stack : e);
-      process.exit(1);
-    },
-  );
-}
+runWhenEntry(import.meta.url, main);

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright';
 import { brownProse } from '../../models/bench/corpus.ts';
 import { EMBEDDED_MODEL_DIR } from '../../models/src/paths.ts';
@@ -95,3 +96,15 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Runs `main` when `moduleUrl` is the script node was started with (a bench file is also imported by another). */
+export function runWhenEntry(moduleUrl: string, main: () => Promise<void>): void {
+  if (moduleUrl !== pathToFileURL(process.argv[1]!).href) return;
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.stack : e);
+      process.exit(1);
+    },
+  );
+}

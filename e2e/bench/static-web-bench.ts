@@ -26,7 +26,6 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { extname, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright';
 import type { ScoreUpdate } from '../../common/api.ts';
@@ -36,7 +35,7 @@ import { findChromium } from '../chromium.ts';
 import { serveStatic, type StaticServer } from '../static-server.ts';
 import { ensureWebBuilt, launchChromium, ROOT, watchErrors } from '../web-harness.ts';
 import { caretAtEndOfFirstParagraph, installKeyProbe, keyStats, typeKeys } from './browser-bench.ts';
-import { proseOfTokens, quantile, round, waitScored } from './page.ts';
+import { proseOfTokens, quantile, round, runWhenEntry, waitScored } from './page.ts';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -198,12 +197,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.stack : e);
-      process.exit(1);
-    },
-  );
-}
+runWhenEntry(import.meta.url, main);

@@ -17,7 +17,7 @@ import { cp, mkdir, readFile, rename, rm, statfs, writeFile, open as openFile } 
 import { freemem, homedir, platform, totalmem } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { DownloadPhase, DownloadProgress, ModelListEntry, ModelPrecision, ModelSize } from '../../common/models-api.ts';
-import { formatBytes } from '../../common/models-api.ts';
+import { formatBytes, registryListFacts } from '../../common/models-api.ts';
 import { printableName } from '../src/model-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { downloadFile, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
@@ -282,14 +282,7 @@ export class ModelManager {
       const partial = manifest ? 0 : this.partialBytes(m.id);
       const warning = this.memoryWarning(m.memoryBytes);
       out.push({
-        id: m.id,
-        name: m.name,
-        source: 'hub',
-        size: m.size,
-        precision: m.precision,
-        repo: m.repo,
-        downloadBytes: m.files.reduce((s, f) => s + (f.bytes ?? f.approxBytes), 0),
-        memoryBytes: m.memoryBytes,
+        ...registryListFacts(m),
         installed: manifest !== null,
         ...(manifest ? { path: this.folder(m.id) } : {}),
         ...(partial > 0 ? { partialBytes: partial } : {}),

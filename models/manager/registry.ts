@@ -5,29 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelPrecision, ModelSize } from '../../common/models-api.ts';
+import type { RegistryModel } from '../../common/models-api.ts';
 
-export interface RegistryFile {
-  /** Path inside the repo and inside the installed model folder. */
-  path: string;
-  /** Exact size in bytes, or null when not known ahead (the hub's X-Linked-Size/Content-Length is used). */
-  bytes: number | null;
-  /** For display before the download starts (the hub's file pages round sizes). */
-  approxBytes: number;
-  /** Lower-case hex SHA-256, or null (then the hub's ETag is the checksum). */
-  sha256: string | null;
-}
-
-export interface RegistryModel {
-  id: string;
-  name: string;
-  size: ModelSize;
-  precision: ModelPrecision;
-  repo: string;
-  revision: string;
-  memoryBytes: number;
-  files: RegistryFile[];
-}
+export type { RegistryFile, RegistryModel } from '../../common/models-api.ts';
 
 export const REGISTRY_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'registry.json');
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';

@@ -9,6 +9,7 @@
  * New outputs: likely_logprob, likely_rank (count of strictly higher logits), likely_entropy
  *              [B,T,1] float32; likely_top_logprobs [B,T,K] float32; likely_top_ids [B,T,K] int64.
  */
+import { concatBytes } from '../../common/bytes.ts';
 import type { OnnxInterface } from './onnx-graph.ts';
 import { Writer } from './protobuf.ts';
 
@@ -136,12 +137,5 @@ export function scoredLayout(info: OnnxInterface, topK = 10): ({ from: number; t
 
 /** The model bytes with the scoring head appended, in memory (the browser's path: one copy of the model). */
 export function withScoringHead(model: Uint8Array, info: OnnxInterface, topK = 10): Uint8Array {
-  const parts = scoredLayout(info, topK).map((p) => (p instanceof Uint8Array ? p : model.subarray(p.from, p.to)));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(scoredLayout(info, topK).map((p) => (p instanceof Uint8Array ? p : model.subarray(p.from, p.to))));
 }

@@ -6,6 +6,8 @@
  * at the end of that character. So spans are in order, never overlap, and concatenated they
  * reproduce the text exactly. Text that looks like a special token (`<|endoftext|>`) is plain text.
  */
+import { concatBytes } from '../../common/bytes.ts';
+
 export const EOT = 50256;
 
 /** GPT-2's pre-tokenizer: contractions, letter runs, number runs, punctuation runs, white space. */
@@ -153,13 +155,7 @@ export class Tokenizer {
   decode(ids: ArrayLike<number>): string {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < ids.length; i++) parts.push(this.tokenBytes(ids[i]!));
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
-    return new TextDecoder().decode(all);
+    return new TextDecoder().decode(concatBytes(parts));
   }
 }
 

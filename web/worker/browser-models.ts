@@ -6,13 +6,13 @@
  * are the user's files, not copied). Models that do not fit in a tab are listed with the reason
  * and refused (tab-memory.ts).
  */
-import type { AppModelsEvents, AppModelsMethods, DeviceChoice, DownloadStatus, ModelListEntry, ModelSelection, ModelsMethodName, ModelsState } from '../../common/models-api.ts';
+import { registryListFacts, type AppModelsEvents, type AppModelsMethods, type DeviceChoice, type DownloadStatus, type ModelListEntry, type ModelSelection, type ModelsMethodName, type ModelsState, type RegistryModel } from '../../common/models-api.ts';
 import type { PickedFolder as Folder } from '../../common/worker-messages.ts';
 import registry from '../../models/registry.json';
 import { pickOnnxFile } from '../../models/src/model-files.ts';
 import { fetchEmbeddedModel } from './embedded-model.ts';
 import type { ModelChoice, WorkerEngineHost } from './engine-host.ts';
-import { DownloadError, downloadToStore, type RegistryEntry } from './hub-download.ts';
+import { DownloadError, downloadToStore } from './hub-download.ts';
 import { ModelStore } from './model-store.ts';
 import { tooLargeForTab } from './tab-memory.ts';
 
@@ -20,7 +20,7 @@ type PickedFolder = Folder<Blob>;
 
 type Emit = <E extends keyof AppModelsEvents>(event: E, data: AppModelsEvents[E]) => void;
 
-const REGISTRY = (registry as { models: RegistryEntry[] }).models;
+const REGISTRY = (registry as { models: RegistryModel[] }).models;
 const isOnnxPath = (path: string) => /^onnx\/[^/]+\.onnx$/.test(path);
 export const DEFAULT_HUB = 'https://huggingface.co';
 
@@ -102,18 +102,11 @@ export class BrowserModels {
       installed: true,
     };
     const hub: ModelListEntry[] = REGISTRY.map((m) => {
-      const downloadBytes = m.files.reduce((n, f) => n + (f.bytes ?? f.approxBytes), 0);
-      const tooLarge = tooLargeForTab(downloadBytes, m.memoryBytes);
+      const facts = registryListFacts(m);
+      const tooLarge = tooLargeForTab(facts.downloadBytes, m.memoryBytes);
       const partialBytes = this.partial.get(m.id);
       return {
-        id: m.id,
-        name: m.name,
-        source: 'hub',
-        size: m.size,
-        precision: m.precision,
-        repo: m.repo,
-        downloadBytes,
-        memoryBytes: m.memoryBytes,
+        ...facts,
         installed: this.installed.has(m.id),
         ...(partialBytes ? { partialBytes } : {}),
         ...(tooLarge ? { memoryWarning: tooLarge } : {}),

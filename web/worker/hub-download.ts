@@ -5,19 +5,10 @@
  * the git blob SHA-1 of small ones), the same facts the desktop downloader trusts
  * (models/manager/README.md). A file that does not match is discarded and the download fails.
  */
-import type { DownloadProgress, ModelErrorInfo } from '../../common/models-api.ts';
+import { concatBytes } from '../../common/bytes.ts';
+import type { DownloadProgress, ModelErrorInfo, RegistryModel } from '../../common/models-api.ts';
 import type { ModelStore } from './model-store.ts';
 
-export interface RegistryEntry {
-  id: string;
-  name: string;
-  size: 'small' | 'medium' | 'large' | 'xl';
-  precision: 'fp32' | 'fp16' | 'int8';
-  repo: string;
-  revision: string;
-  memoryBytes: number;
-  files: { path: string; bytes: number | null; approxBytes: number; sha256: string | null }[];
-}
 
 export class DownloadError extends Error {
   constructor(
@@ -44,18 +35,8 @@ interface TreeEntry {
 const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 
 async function digest(algorithm: 'SHA-256' | 'SHA-1', parts: Uint8Array[]): Promise<string> {
-  const all = parts.length === 1 ? parts[0]! : concat(parts);
+  const all = parts.length === 1 ? parts[0]! : concatBytes(parts);
   return hex(await crypto.subtle.digest(algorithm, all as Uint8Array<ArrayBuffer>));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 async function hubFetch(url: string, signal: AbortSignal): Promise<Response> {
@@ -72,7 +53,7 @@ async function hubFetch(url: string, signal: AbortSignal): Promise<Response> {
 }
 
 /** Each file's expected size and checksums, from the registry or the hub's tree listing. */
-async function expectations(hub: string, entry: RegistryEntry, signal: AbortSignal): Promise<Map<string, Expected>> {
+async function expectations(hub: string, entry: RegistryModel, signal: AbortSignal): Promise<Map<string, Expected>> {
   const out = new Map<string, Expected>();
   const dirs = new Set(entry.files.filter((f) => f.sha256 === null || f.bytes === null).map((f) => f.path.split('/').slice(0, -1).join('/')));
   const tree = new Map<string, TreeEntry>();
@@ -89,7 +70,7 @@ async function expectations(hub: string, entry: RegistryEntry, signal: AbortSign
 
 export async function downloadToStore(
   hub: string,
-  entry: RegistryEntry,
+  entry: RegistryModel,
   store: ModelStore,
   signal: AbortSignal,
   onProgress: (p: DownloadProgress) => void,
@@ -139,7 +120,7 @@ export async function downloadToStore(
     }
     report({ phase: 'verifying', file: f.path, fileIndex, bytes: bytes + fileBytes, totalBytes, resumed });
     if (want.bytes !== null && fileBytes !== want.bytes) throw new DownloadError({ code: 'checksum', message: `${f.path} is ${fileBytes} bytes, the hub says ${want.bytes}; it was discarded` });
-    const data = concat(parts);
+    const data = concatBytes(parts);
     parts.length = 0;
     if (want.sha256 && (await digest('SHA-256', [data])) !== want.sha256) throw new DownloadError({ code: 'checksum', message: `${f.path} does not match its SHA-256; it was discarded` });
     if (!want.sha256 && want.gitSha1 && (await digest('SHA-1', [new TextEncoder().encode(`blob ${data.length}\0`), data])) !== want.gitSha1) {
