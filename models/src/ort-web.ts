@@ -6,6 +6,8 @@
  * else works with the plain `TensorData` of session.ts, like on Node.
  */
 import * as ort from 'onnxruntime-web';
+import ortLoaderUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { wrapSession, type DeviceChoice, type Session } from './session.ts';
 
 export interface WebSessionOptions {
@@ -14,12 +16,6 @@ export interface WebSessionOptions {
   externalData?: { path: string; data: Uint8Array }[];
   /** WebAssembly threads (default: wasmThreads()). */
   threads?: number;
-  /**
-   * Where the build put onnxruntime's WebAssembly and its loader (.mjs). They are separate files,
-   * not bundled into the worker, because with threads the loader starts its helper workers from
-   * its own URL: bundled, that URL would be the engine worker's script.
-   */
-  wasmPaths?: { mjs: string; wasm: string };
 }
 
 interface WorkerScope {
@@ -53,7 +49,10 @@ async function webGpuUnavailableReason(): Promise<string | undefined> {
 export async function createSession(model: Uint8Array, opts: WebSessionOptions = {}): Promise<Session> {
   const device = opts.device ?? 'auto';
   ort.env.wasm.numThreads = opts.threads ?? wasmThreads();
-  if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+  // onnxruntime's WebAssembly and its loader (.mjs) are separate files of the build, not bundled
+  // into the worker: with threads the loader starts its helper workers from its own URL, which
+  // bundled would be the engine worker's script.
+  ort.env.wasm.wasmPaths = { mjs: ortLoaderUrl, wasm: ortWasmUrl };
   ort.env.logLevel = 'error';
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',

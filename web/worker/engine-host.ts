@@ -10,8 +10,6 @@ import { Engine } from '../../models/src/engine.ts';
 import { handleEngineCall } from '../../models/src/engine-handlers.ts';
 import { openModelFiles } from '../../models/src/model-files.ts';
 import { createSession } from '../../models/src/ort-web.ts';
-import ortLoaderUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import type { FetchedModel } from './embedded-model.ts';
 
 export interface ModelChoice {
@@ -41,7 +39,7 @@ export class WorkerEngineHost {
     this.emit('status', { state: 'loading', message: `loading ${choice.source}` });
     const loading = (async () => {
       const model = await choice.files();
-      const gpt2 = await openModelFiles(model.read, model.onnxPaths, { id: choice.id, source: choice.source, createSession: (bytes, opts) => createSession(bytes, { ...opts, device, wasmPaths: { mjs: ortLoaderUrl, wasm: ortWasmUrl } }) });
+      const gpt2 = await openModelFiles(model.read, model.onnxPaths, { id: choice.id, source: choice.source, createSession: (bytes, opts) => createSession(bytes, { ...opts, device }) });
       return new Engine(gpt2);
     })();
     this.loading = loading;
