@@ -15,10 +15,16 @@ Sources (every one installs from npm or Debian's apt; licenses allow training an
 Held out: every file whose stable hash falls in bucket 0 of 20 (Brown: brown.split()'s 25 files), written to
 models/eval/heldout/ (committed, read by `npm run eval:model`) and never put in a training sequence.
 
-Training sequences (work/data/train.npy, uint16 [N, SEQ + 1]) mix the domains by WEIGHTS. Prose is re-wrapped
-at a random width in WRAP_P of documents, so hard-wrapped text is ordinary. Copying is taught by inserting
-into REPEAT_P of sequences a copy of an earlier span (8-300 tokens) at a random later point, and into
-NONSENSE_P a run of random words repeated 2-3 times, so the model learns to continue what it has seen.
+Training sequences (uint16 [N, SEQ + 1]) come in two stages, which train.py takes in order:
+  work/data/train.npy   stage 1: the domains mixed by WEIGHTS. Prose is re-wrapped at a random width in WRAP_P
+                        of documents, so hard-wrapped text is ordinary. Into REPEAT_P of sequences a copy of an
+                        earlier span (8-300 tokens) is inserted at a random later point, and into NONSENSE_P a
+                        run of random words repeated 2-3 times. That is ~3% of tokens: too few to learn copying.
+  work/data/train2.npy  stage 2: the same documents mixed by WEIGHTS_2 (more Brown-like prose), with copying
+                        made 15-45% of each sequence's tokens: several copies per sequence of earlier
+                        spans, most of them close after their source as a pasted passage is, some far; runs of
+                        nonsense words and of random tokens repeated 2-4 times, with varied separators, also at
+                        the very start of a document. No grammar predicts those; only looking back does.
 """
 import hashlib
 import json
@@ -46,6 +52,8 @@ CAP_CHARS = {"brown": None, "moby": None, "sotu": None, "factbook": None, "pytho
              "js": 14_000_000, "markdown": None}
 HELDOUT_CHARS = {"moby": 60_000, "sotu": 80_000, "factbook": 40_000, "python": 60_000, "js": 60_000,
                  "markdown": 50_000}
+WEIGHTS_2 = {"brown": 0.36, "moby": 0.08, "sotu": 0.12, "factbook": 0.06, "python": 0.13, "js": 0.13, "markdown": 0.12}
+N_SEQUENCES_2 = 16000  # stage 2 trains ~70 minutes: ~1,700 sequences
 PROSE = {"brown", "moby", "sotu"}
 WRAP_P, REPEAT_P, NONSENSE_P = 0.35, 0.5, 0.12
 PERMISSIVE = {"MIT", "ISC", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "0BSD", "BlueOak-1.0.0", "Unlicense", "CC0-1.0"}
@@ -261,6 +269,70 @@ def build_sequences(streams, enc, rng):
     return out
 
 
+def nonsense_words(enc, rng, n=6000):
+    """Lower-case words of one or two tokens (' lan' + 'tern'), as real rare words are split."""
+    heads = common_words(enc, n)
+    tails = [i for tok, i in sorted(enc.encoder.items(), key=lambda kv: kv[1])
+             if tok.isalpha() and tok.islower() and len(tok) >= 3][:n]
+    return [[h] if rng.random() < 0.6 else [h, rng.choice(tails)] for h in heads]
+
+
+def copy_heavy(seq, words, separators, rng):
+    """Stage 2: insert copies until 15-45% of the sequence's first SEQ + 1 tokens are repeats."""
+    out = list(seq)
+    copied = 0
+    target = rng.uniform(0.15, 0.45) * (SEQ + 1)
+    while copied < target:
+        kind = rng.random()
+        if kind < 0.55:  # a passage pasted again, usually soon after its first occurrence
+            length = int(round(np.exp(rng.uniform(np.log(6), np.log(250)))))
+            limit = min(len(out), SEQ) - length - 1
+            if limit <= 0:
+                break
+            src = rng.randint(0, limit)
+            gap = 0 if rng.random() < 0.5 else int(np.exp(rng.uniform(0, np.log(600))))
+            dst = min(src + length + gap, len(out))
+            piece = out[src:src + length]
+            out = out[:dst] + piece + out[dst:]
+            copied += length
+        else:  # a run no grammar predicts (random words, or random tokens), repeated 2-4 times
+            n = rng.randint(4, 48)
+            if kind < 0.85:
+                run = [t for _ in range(n) for t in rng.choice(words)]
+            else:
+                run = [rng.randrange(50256) for _ in range(n)]
+            sep = rng.choice(separators)
+            times = rng.choice((2, 2, 2, 3, 4))
+            block = []
+            for k in range(times):
+                block += run + (sep if k < times - 1 else [])
+            at = 0 if rng.random() < 0.15 else rng.randint(0, min(len(out), SEQ))
+            if at == 0 or rng.random() < 0.5:
+                block = [EOT] + block + [EOT]  # a document of its own, as the model card scores it
+            out = out[:at] + block + out[at:]
+            copied += len(run) * (times - 1)
+    return out[:SEQ + 1]
+
+
+def build_sequences_2(streams, enc):
+    separators = [enc.encode(s) for s in (" ", ". ", "\n", ", ", "\n\n", " | ", "; ")]
+    rng = random.Random(4321)
+    names = sorted(streams)
+    probs = np.array([WEIGHTS_2[n] for n in names])
+    nprng = np.random.default_rng(4321)
+    words = nonsense_words(enc, rng)
+    pos = {n: (len(streams[n]) // 2) for n in names}  # start mid-stream: other windows than stage 1's
+    out = np.zeros((N_SEQUENCES_2, SEQ + 1), dtype=np.uint16)
+    for i in range(N_SEQUENCES_2):
+        name = names[nprng.choice(len(names), p=probs)]
+        s = streams[name]
+        if pos[name] + SEQ + 1 > len(s):
+            pos[name] = 0
+        out[i] = copy_heavy(list(s[pos[name]:pos[name] + SEQ + 1]), words, separators, rng)
+        pos[name] += SEQ + 1
+    return out
+
+
 def main():
     rng = random.Random(1234)
     enc = Encoder()
@@ -282,14 +354,19 @@ def main():
         streams[name] = stream(docs, enc, rng, name)
         meta["sources"][name] = {"documents": len(docs), "tokens": int(len(streams[name])), "weight": WEIGHTS[name]}
         print(name, meta["sources"][name], flush=True)
-    seqs = build_sequences(streams, enc, rng)
     os.makedirs(OUT, exist_ok=True)
+    seqs = build_sequences(streams, enc, rng)
     np.save(os.path.join(OUT, "train.npy"), seqs)
     meta["sequences"] = int(seqs.shape[0])
     meta["sha256"] = hashlib.sha256(seqs.tobytes()).hexdigest()
+    print("stage 1 sequences", seqs.shape, meta["sha256"], flush=True)
+    seqs = build_sequences_2(streams, enc)
+    np.save(os.path.join(OUT, "train2.npy"), seqs)
+    meta["stage2"] = {"sequences": int(seqs.shape[0]), "weights": WEIGHTS_2,
+                      "sha256": hashlib.sha256(seqs.tobytes()).hexdigest()}
+    print("stage 2 sequences", seqs.shape, meta["stage2"]["sha256"])
     with open(os.path.join(OUT, "meta.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1)
-    print("sequences", seqs.shape, meta["sha256"])
 
 
 if __name__ == "__main__":

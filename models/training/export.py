@@ -58,12 +58,16 @@ def main():
     model = GPT2(cfg)
     model.load_state_dict(ck["model"])
     model.eval()
+    # Every stage that trained these weights, this checkpoint's last.
+    stages = ck.get("earlier", []) + [{"stage": ck.get("stage", 1), "data_sha256": ck["data_sha256"], "steps": ck["step"],
+                                       "tokens": ck["tokens"], "minutes": round(ck["seconds"] / 60, 1)}]
     meta = {"likely": {"name": "Likely Mini (embedded)",
                        "description": "A small GPT-2 trained in this repo (models/training) as an offline stand-in for GPT-2",
                        "trained_on": "Brown, Moby-Dick, State of the Union, World Factbook, Python stdlib, permissive npm "
                                      "packages' JS/TS and READMEs (models/README.md)",
-                       "data_sha256": ck["data_sha256"], "steps": ck["step"], "tokens": ck["tokens"],
-                       "training_minutes": round(ck["seconds"] / 60, 1),
+                       "stages": stages, "steps": sum(s["steps"] for s in stages),
+                       "tokens": sum(s["tokens"] for s in stages),
+                       "training_minutes": round(sum(s["minutes"] for s in stages), 1),
                        "heldout_brown_perplexity": round(ck["val_ppl"], 1), "parameters": model.num_params()}}
     path = write_model_folder(args.out, torch_state_to_weights(model.state_dict()), cfg.__dict__, extra_config=meta)
     print("wrote", path, os.path.getsize(path), "bytes", meta)

@@ -39,6 +39,8 @@ class Attention(nn.Module):
         self.n_head = cfg.n_head
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.keep_probs = False  # training supervises some heads' attention patterns (circuits.py)
+        self.probs = None  # [B,H,T,S] of the last forward, when keep_probs
 
     def forward(self, x, allowed, past=None):
         B, T, C = x.shape
@@ -50,7 +52,9 @@ class Attention(nn.Module):
             v = torch.cat([past[1], v], dim=2)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(D))  # [B,H,T,S]
         att = att.masked_fill(~allowed, torch.finfo(att.dtype).min)
-        y = F.softmax(att, dim=-1) @ v  # [B,H,T,D]
+        probs = F.softmax(att, dim=-1)
+        self.probs = probs if self.keep_probs else None
+        y = probs @ v  # [B,H,T,D]
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.c_proj(y), (k, v)
 
@@ -94,6 +98,11 @@ class GPT2(nn.Module):
     def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
         """input_ids [B,T], attention_mask [B,S] (1 = attend), position_ids [B,T],
         past: per layer (key, value) each [B,H,P,D]. Returns logits [B,T,V] and presents."""
+        x, presents = self.hidden(input_ids, attention_mask, position_ids, past)
+        return x @ self.wte.weight.t(), presents
+
+    def hidden(self, input_ids, attention_mask=None, position_ids=None, past=None):
+        """The final hidden states [B,T,C] (after ln_f) and presents: training scores a subset of positions."""
         B, T = input_ids.shape
         P = 0 if past is None else past[0][0].shape[2]
         S = P + T
@@ -108,8 +117,7 @@ class GPT2(nn.Module):
         for i, block in enumerate(self.h):
             x, present = block(x, allowed, None if past is None else past[i])
             presents.append(present)
-        x = self.ln_f(x)
-        return x @ self.wte.weight.t(), presents
+        return self.ln_f(x), presents
 
     def num_params(self):
         return sum(p.numel() for p in self.parameters())

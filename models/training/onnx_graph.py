@@ -9,6 +9,7 @@ The tied embedding is stored once, transposed ([C,V]): the head is a plain MatMu
 embedding a Gather along axis 1.
 """
 import numpy as np
+import torch
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
@@ -150,6 +151,26 @@ def torch_state_to_weights(state):
         w[name] = a
     w["wte"], w["wpe"] = w.pop("wte.weight"), w.pop("wpe.weight")
     return w
+
+
+def weights_to_torch_state(w):
+    """The inverse of torch_state_to_weights: HF Conv1D names and [in,out] matrices to our PyTorch GPT2's state."""
+    state = {"wte.weight": w["wte"], "wpe.weight": w["wpe"]}
+    for name, a in w.items():
+        if name in ("wte", "wpe"):
+            continue
+        k = name.replace("mlp.c_fc", "c_fc").replace(".mlp.c_proj", ".c_proj")
+        state[k] = a.T if name.endswith(".weight") and a.ndim == 2 else a
+    return {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
+
+
+def onnx_weights(path):
+    """The named weights of a graph build_gpt2 wrote (wte read back from its transposed head copy)."""
+    model = onnx.load(path)
+    w = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    out = {k: v for k, v in w.items() if k.endswith((".weight", ".bias")) and not k.startswith("wte")}
+    out["wte"], out["wpe"] = w["wte_transposed"].T, w["wpe"]
+    return out
 
 
 def save(model, path, external_data=False):
