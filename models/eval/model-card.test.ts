@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hardWrap, heldout, stripMarkdown } from './model-card.ts';
+import { loadEngine } from '../src/load-from-folder.ts';
+import { copying, hardWrap, heldout, stripMarkdown } from './model-card.ts';
 
 test('held-out sets: every domain the card reports has documents, separated and never empty', () => {
   for (const domain of ['brown', 'sotu', 'moby', 'python', 'js', 'markdown', 'factbook']) {
@@ -24,4 +25,19 @@ test('hardWrap: lines at most the width, same words, paragraphs kept', () => {
 test('stripMarkdown: markup gone, words kept', () => {
   const md = '# Title\n\nSome **bold** and *em* and `code`, a [link](https://x.y).\n\n- one\n- two\n\n1. first\n```js\nx()\n```';
   assert.equal(stripMarkdown(md), 'Title\n\nSome bold and em and code, a link.\n\none\ntwo\n\nfirst\n\nx()\n');
+});
+
+test('the embedded model copies: held-out sentences and code lines seen once are ≥ 3 nats a token likelier the second time', async () => {
+  const engine = await loadEngine({ device: 'cpu' });
+  try {
+    const figures = await copying(engine);
+    for (const kind of ['prose', 'code']) {
+      const { first, second } = figures[kind]!;
+      assert.ok(second - first >= 3, `${kind}: 2nd copy ${second.toFixed(2)} vs 1st ${first.toFixed(2)} nats a token`);
+    }
+    const { first, second } = figures.nonsense!;
+    assert.ok(second > first, `nonsense words: 2nd copy ${second.toFixed(2)} vs 1st ${first.toFixed(2)}`);
+  } finally {
+    await engine.dispose();
+  }
 });

@@ -115,7 +115,8 @@ function copyProbes(): Record<string, { text: string; sep: string }[]> {
   };
 }
 
-async function copying(engine: Engine) {
+/** Mean log-prob of each probe passage's first and second copy, by kind (prose, nonsense, code). */
+export async function copying(engine: Engine) {
   const out: Record<string, { first: number; second: number }> = {};
   for (const [kind, probes] of Object.entries(copyProbes())) {
     let first = 0;

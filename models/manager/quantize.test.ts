@@ -25,7 +25,7 @@ const TEXT =
   'The committee met on Tuesday to discuss the budget. Several members argued that the proposal would raise taxes on small farms, while others said it was long overdue.';
 
 describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (apt-get install python3-onnx)` }, () => {
-  test('int8 variant of the embedded model: valid, loads as int8, log-probs within 0.1 nats of fp32', async () => {
+  test('int8 variant of the embedded model: valid, loads as int8, log-probs within 0.6 nats of fp32, 0.15 on average', async () => {
     const out = join(work, 'embedded-int8');
     const r = spawnSync(PYTHON, [SCRIPT, EMBEDDED_MODEL_DIR, out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
@@ -57,8 +57,11 @@ describe('quantize.py', { skip: !hasOnnx && `${PYTHON} lacks the onnx module (ap
     const max = Math.max(...diffs);
     const mean = diffs.reduce((s, d) => s + d, 0) / diffs.length;
     assert.ok(max > 0, 'int8 is not bit-identical to fp32 (the quantized graph ran)');
-    // Activations are quantized per run (DynamicQuantizeLinear); a deeper model adds up more rounding.
-    assert.ok(max < 0.1 && mean < 0.03, `max ${max.toFixed(4)}, mean ${mean.toFixed(4)} nats`);
+    // Activations are quantized per run (DynamicQuantizeLinear), to 8 bits over each tensor's range. The
+    // embedded model's copying circuit (models/training/circuits.py) reads narrow residual channels with
+    // 12x query/key gains, so that rounding moves its log-probs more than a plain model's: measured 0.45
+    // max, 0.11 mean (Likely Mini before the circuit: 0.075, 0.020). A broken quantization is off by nats.
+    assert.ok(max < 0.6 && mean < 0.15, `max ${max.toFixed(4)}, mean ${mean.toFixed(4)} nats`);
   });
 
   test('bad input is a one-line error', () => {
