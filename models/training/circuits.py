@@ -24,9 +24,6 @@ The circuit (H heads of width D; C = H * D):
 
 Shapes: B batch, T tokens, S keys; attention probabilities [B,H,T,S].
 """
-import math
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F

@@ -241,20 +241,26 @@ def common_words(enc, n=4000):
     return words
 
 
-def build_sequences(streams, enc, rng):
+def windows(streams, weights, count, seed, start):
+    """count windows of SEQ + 1 tokens, each the next window of a domain drawn by weights (a stream that
+    runs out starts over); start: where each domain's stream is first read."""
     names = sorted(streams)
-    probs = np.array([WEIGHTS[n] for n in names])
-    nprng = np.random.default_rng(1234)
-    words = common_words(enc)
-    pos = {n: 0 for n in names}
-    out = np.zeros((N_SEQUENCES, SEQ + 1), dtype=np.uint16)
-    for i in range(N_SEQUENCES):
+    probs = np.array([weights[n] for n in names])
+    nprng = np.random.default_rng(seed)
+    pos = dict(start)
+    for _ in range(count):
         name = names[nprng.choice(len(names), p=probs)]
         s = streams[name]
         if pos[name] + SEQ + 1 > len(s):
             pos[name] = 0
-        seq = list(s[pos[name]:pos[name] + SEQ + 1])
+        yield list(s[pos[name]:pos[name] + SEQ + 1])
         pos[name] += SEQ + 1
+
+
+def build_sequences(streams, enc, rng):
+    words = common_words(enc)
+    out = np.zeros((N_SEQUENCES, SEQ + 1), dtype=np.uint16)
+    for i, seq in enumerate(windows(streams, WEIGHTS, N_SEQUENCES, 1234, {n: 0 for n in streams})):
         if rng.random() < REPEAT_P:  # copy an earlier span to a later point, at a varied distance
             length = int(round(np.exp(rng.uniform(np.log(8), np.log(300)))))
             src = rng.randint(0, SEQ - 2 * length - 1)
@@ -317,19 +323,11 @@ def copy_heavy(seq, words, separators, rng):
 def build_sequences_2(streams, enc):
     separators = [enc.encode(s) for s in (" ", ". ", "\n", ", ", "\n\n", " | ", "; ")]
     rng = random.Random(4321)
-    names = sorted(streams)
-    probs = np.array([WEIGHTS_2[n] for n in names])
-    nprng = np.random.default_rng(4321)
     words = nonsense_words(enc, rng)
-    pos = {n: (len(streams[n]) // 2) for n in names}  # start mid-stream: other windows than stage 1's
+    middle = {n: len(s) // 2 for n, s in streams.items()}  # start mid-stream: other windows than stage 1's
     out = np.zeros((N_SEQUENCES_2, SEQ + 1), dtype=np.uint16)
-    for i in range(N_SEQUENCES_2):
-        name = names[nprng.choice(len(names), p=probs)]
-        s = streams[name]
-        if pos[name] + SEQ + 1 > len(s):
-            pos[name] = 0
-        out[i] = copy_heavy(list(s[pos[name]:pos[name] + SEQ + 1]), words, separators, rng)
-        pos[name] += SEQ + 1
+    for i, seq in enumerate(windows(streams, WEIGHTS_2, N_SEQUENCES_2, 4321, middle)):
+        out[i] = copy_heavy(seq, words, separators, rng)
     return out
 
 

@@ -9,7 +9,6 @@ The tied embedding is stored once, transposed ([C,V]): the head is a plain MatMu
 embedding a Gather along axis 1.
 """
 import numpy as np
-import torch
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
@@ -154,14 +153,15 @@ def torch_state_to_weights(state):
 
 
 def weights_to_torch_state(w):
-    """The inverse of torch_state_to_weights: HF Conv1D names and [in,out] matrices to our PyTorch GPT2's state."""
+    """The inverse of torch_state_to_weights: HF Conv1D names and [in,out] matrices to our PyTorch GPT2's
+    state names and shapes (float32 numpy copies; torch.from_numpy makes them tensors)."""
     state = {"wte.weight": w["wte"], "wpe.weight": w["wpe"]}
     for name, a in w.items():
         if name in ("wte", "wpe"):
             continue
         k = name.replace("mlp.c_fc", "c_fc").replace(".mlp.c_proj", ".c_proj")
         state[k] = a.T if name.endswith(".weight") and a.ndim == 2 else a
-    return {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
+    return {k: np.array(v, dtype=np.float32) for k, v in state.items()}
 
 
 def onnx_weights(path):

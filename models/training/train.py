@@ -117,7 +117,8 @@ def main():
         cfg = GPT2Config(n_layer=args.layers, n_head=args.heads, n_embd=args.width)
     model = GPT2(cfg)
     if args.init:
-        model.load_state_dict(weights_to_torch_state(onnx_weights(os.path.join(args.init, "onnx", "model.onnx"))))
+        state = weights_to_torch_state(onnx_weights(os.path.join(args.init, "onnx", "model.onnx")))
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     opt = make_optimizer(model, STAGES[1]["lr"])
     stage, step, trained_s = args.stage or 1, 0, 0.0
     earlier = []  # what trained the weights before this stage: [{stage, data_sha256, steps, tokens, minutes}]
