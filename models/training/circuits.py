@@ -20,7 +20,8 @@ The circuit (H heads of width D; C = H * D):
       different tokens are nearly orthogonal, the same token at any position nearly identical.
   Copy output: the induction heads' output projections are fitted on the vocabulary (fit_copy_output) so
       that their written codes, read through ln_f and the tied embedding, name the copied token (~75 % first
-      among 50,257 on their own); training then adjusts them with everything else.
+      among 50,257 on their own); training then adjusts them with everything else, while copy_identity_loss
+      pulls them toward naming every token of the vocabulary, not only those that the training copies hold.
 
 Shapes: B batch, T tokens, S keys; attention probabilities [B,H,T,S].
 """
@@ -225,6 +226,47 @@ def fit_copy_output(model, wiring, say, steps=600, batch=512, lr=3e-2):
     with torch.no_grad():
         for head in INDUCTION:
             model.h[1].attn.c_proj.weight[:, _rows(cfg, 0, head)] = out[head]
+
+
+@torch.no_grad()
+def copy_scales(model, seqs):
+    """The residual's spread where layer 1 reads it and where ln_f does, on 2 sequences: the direct copy
+    path (copy_identity_loss) divides by them as the LayerNorms do."""
+    x = torch.from_numpy(np.stack([seqs[i] for i in range(2)]).astype(np.int64))[:, :-1]
+    T = x.shape[1]
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    h = model.wte(x) + model.wpe(torch.arange(T)[None])
+    spread = []
+    for block in model.h:
+        h, _ = block(h, causal)
+        spread.append(h.std(-1).mean().item())
+    return spread[0], spread[-1]
+
+
+def copy_identity_loss(model, scales, generator, n=512):
+    """Cross-entropy of the induction heads' direct copy path on n tokens drawn from the whole vocabulary:
+    the token's code (as the layer-0 head that reads position j itself writes it) through the heads' value
+    and output weights, ln_f and the tied embedding must name the token. Only the value and output weights
+    (copy_path) learn from it: language-model gradients reach those mostly through the frequent tokens of
+    the training copies, and would otherwise let a rare word's copy go blurred (' glacier' copied at
+    rank ~10,000 in the first model with the circuit)."""
+    cfg = model.cfg
+    a0, a1, ln1 = model.h[0].attn, model.h[1].attn, model.h[1].ln_1
+    layer1_std, final_std = scales
+    t = torch.randint(0, cfg.vocab_size, (n,), generator=generator)
+    with torch.no_grad():
+        e = model.h[0].ln_1(model.wte.weight[t] + model.wpe.weight.mean(0))  # [n,C]
+        arriving = {}
+        for head, (_q, _k, v_from) in INDUCTION.items():
+            code = F.linear(e, a0.c_attn.weight[_rows(cfg, 2, v_from)], a0.c_attn.bias[_rows(cfg, 2, v_from)])  # [n,D]
+            arriving[head] = (code @ a0.c_proj.weight[:, _rows(cfg, 0, v_from)].T) * ln1.weight / layer1_std  # [n,C]
+        wte, gain = model.wte.weight.detach(), model.ln_f.weight.detach()
+    written = 0
+    for head, x in arriving.items():
+        value = F.linear(x, a1.c_attn.weight[_rows(cfg, 2, head)])  # [n,D]; the bias is the same for every token
+        written = written + value @ a1.c_proj.weight[:, _rows(cfg, 0, head)].T  # [n,C]
+    logits = (written * gain / final_std) @ wte.T  # [n,V]
+    return F.cross_entropy(logits, t)
 
 
 def copy_path(model):

@@ -275,8 +275,10 @@ def build_sequences(streams, enc, rng):
     return out
 
 
-def nonsense_words(enc, rng, n=6000):
-    """Lower-case words of one or two tokens (' lan' + 'tern'), as real rare words are split."""
+def nonsense_words(enc, rng, n=20000):
+    """Lower-case words of one or two tokens (' lan' + 'tern'), as real rare words are split. The heads are
+    all of the vocabulary's 19,388 ' word' tokens, rare ones too: what gets copied is often a word the model
+    has hardly seen, and a copy path trained on frequent words alone blurs the rare ones."""
     heads = common_words(enc, n)
     tails = [i for tok, i in sorted(enc.encoder.items(), key=lambda kv: kv[1])
              if tok.isalpha() and tok.islower() and len(tok) >= 3][:n]
@@ -303,7 +305,7 @@ def copy_heavy(seq, words, separators, rng):
             copied += length
         else:  # a run no grammar predicts (random words, or random tokens), repeated 2-4 times
             n = rng.randint(4, 48)
-            if kind < 0.85:
+            if kind < 0.75:
                 run = [t for _ in range(n) for t in rng.choice(words)]
             else:
                 run = [rng.randrange(50256) for _ in range(n)]

@@ -46,10 +46,11 @@ WORK = os.path.join(ROOT, "work")
 DATA = os.path.join(WORK, "data")
 HELDOUT = os.path.join(ROOT, "..", "eval", "heldout")
 STAGES = {1: {"data": "train.npy", "minutes": 80, "lr": 2.5e-3, "batch": 8},
-          2: {"data": "train2.npy", "minutes": 60, "lr": 1e-3, "batch": 4, "circuits": True}}
+          2: {"data": "train2.npy", "minutes": 69.5, "lr": 1e-3, "batch": 4, "circuits": True}}
 POSITIONAL_STEPS = 200  # circuits.train_positional_heads: ~1 s each
 LM_SHARE = 0.5  # stage 2: share of the positions no copy predicts that the next-token loss is taken on
 SUPERVISION = 0.5  # stage 2: weight of the circuit's attention loss
+IDENTITY = 0.5  # stage 2: weight of the copy path's whole-vocabulary loss (circuits.copy_identity_loss)
 
 
 def heldout_ids(name, limit=None):
@@ -194,6 +195,7 @@ def train_stage(model, opt, cfg, seqs, order, spec, budget, step, trained_s, arg
     positional = circuits.positional_targets(seqs.shape[1] - 1)
     circuits.keep_probs(model, copying)
     copy_path = circuits.copy_path(model) if copying else []
+    scales = circuits.copy_scales(model, seqs) if copying else None
     last_save = time.time()
     while trained_s < budget:
         t = time.time()
@@ -221,6 +223,9 @@ def train_stage(model, opt, cfg, seqs, order, spec, budget, step, trained_s, arg
                 total = loss + SUPERVISION * attention
             (total * len(micro) / len(batch)).backward()
             del logits
+        if copying:
+            identity = circuits.copy_identity_loss(model, scales, sample)
+            (IDENTITY * identity).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         before = [p[i].detach().clone() for p, i in copy_path]
         opt.step()
@@ -230,7 +235,7 @@ def train_stage(model, opt, cfg, seqs, order, spec, budget, step, trained_s, arg
         step += 1
         trained_s += time.time() - t
         if step % 10 == 0:
-            extra = f" attention {attention.item():.3f}" if copying else ""
+            extra = f" attention {attention.item():.3f} identity {identity.item():.3f}" if copying else ""
             say(f"step {step} loss {loss.item():.3f}{extra} lr {lr:.2e} {tokens_per_step / (time.time() - t):.0f} tok/s")
         if time.time() - last_save > args.save_every * 60:
             save("checkpoint", step, trained_s, budget, step * tokens_per_step)
