@@ -12,6 +12,7 @@ interface Golden {
   ids: number[];
   logprobs: number[];
   ranks: number[];
+  rank_ranges: [number, number][];
   entropies: number[];
   top5_ids: number[][];
   top5_logprobs: number[][];
@@ -32,8 +33,10 @@ describe('embedded model matches the PyTorch reference', () => {
       let maxDiff = 0;
       tokens.forEach((t, i) => {
         maxDiff = Math.max(maxDiff, Math.abs(t.logprob - g.logprobs[i]!), Math.abs(t.entropy - g.entropies[i]!) / 10);
-        // Ranks can differ where two logits tie within float32 rounding.
-        assert.ok(Math.abs(t.rank - g.ranks[i]!) <= 1, `rank of token ${i}: ${t.rank} vs ${g.ranks[i]}`);
+        // Ranks can differ where other logits lie within the log-prob bound of the target's: rank_ranges
+        // holds the ranks an engine within 1e-4 nats can report (PyTorch's own in ranks).
+        const [low, high] = g.rank_ranges[i]!;
+        assert.ok(low! <= t.rank && t.rank <= high!, `rank of token ${i}: ${t.rank}, PyTorch ${g.ranks[i]} (${low}-${high} within 1e-4 nats)`);
         assert.deepEqual(predictions![i]!.slice(0, 3).map((p) => p.id), g.top5_ids[i]!.slice(0, 3), `top-3 at token ${i}`);
       });
       assert.ok(maxDiff < 1e-4, `max |Δ log-prob| = ${maxDiff}`);
