@@ -36,7 +36,7 @@ describe('embedded model matches the PyTorch reference', () => {
         // Ranks can differ where other logits lie within the log-prob bound of the target's: rank_ranges
         // holds the ranks an engine within 1e-4 nats can report (PyTorch's own in ranks).
         const [low, high] = g.rank_ranges[i]!;
-        assert.ok(low! <= t.rank && t.rank <= high!, `rank of token ${i}: ${t.rank}, PyTorch ${g.ranks[i]} (${low}-${high} within 1e-4 nats)`);
+        assert.ok(low <= t.rank && t.rank <= high, `rank of token ${i}: ${t.rank}, PyTorch ${g.ranks[i]} (${low}-${high} within 1e-4 nats)`);
         assert.deepEqual(predictions![i]!.slice(0, 3).map((p) => p.id), g.top5_ids[i]!.slice(0, 3), `top-3 at token ${i}`);
       });
       assert.ok(maxDiff < 1e-4, `max |Δ log-prob| = ${maxDiff}`);
