@@ -1,12 +1,12 @@
 """Train the embedded GPT-2 on the sequences data.py assembled, on CPU, within a wall-clock budget.
 
     /usr/bin/python3 models/training/data.py   # once: work/data/train.npy, train2.npy + held-out texts
-    /usr/bin/python3 models/training/train.py  # both stages, 140 minutes; resumes from work/ckpt.pt
+    /usr/bin/python3 models/training/train.py  # both stages, 149.5 minutes; resumes from work/ckpt.pt
 
 Two stages (STAGES), run in order by the one command:
   1. language (80 minutes, train.npy): the seven domains, next-token loss on every position.
   2. copying (train2.npy, where copies are 15-45% of the tokens): circuits.py first trains three layer-0 heads
-     to attend by position and wires two layer-1 induction heads onto them (a few minutes), then everything
+     to attend by position and wires four layer-1 induction heads onto them (a few minutes), then everything
      trains on the next-token loss plus the circuit's attention loss. The next-token loss is taken on every
      position a copy predicts (a match of 2+ tokens) and on LM_SHARE of the others: the 50,257-way output
      is ~70% of a step's work, and the copies are what this stage is for.
@@ -154,7 +154,8 @@ def main():
         if spec.get("circuits") and not resumed:
             t = time.time()
             circuits.train_positional_heads(model, seqs, order[::-1], POSITIONAL_STEPS, say)
-            circuits.fit_copy_output(model, circuits.wire_induction(model, seqs), say)
+            circuits.wire_induction(model, seqs)
+            circuits.fit_copy_output(model, seqs, say)
             trained_s += time.time() - t
             # The wired weights are not where stage 1's Adam moments were: start them afresh.
             opt = make_optimizer(model, spec["lr"])
@@ -195,7 +196,6 @@ def train_stage(model, opt, cfg, seqs, order, spec, budget, step, trained_s, arg
     positional = circuits.positional_targets(seqs.shape[1] - 1)
     circuits.keep_probs(model, copying)
     copy_path = circuits.copy_path(model) if copying else []
-    scales = circuits.copy_scales(model, seqs) if copying else None
     last_save = time.time()
     while trained_s < budget:
         t = time.time()
@@ -224,7 +224,7 @@ def train_stage(model, opt, cfg, seqs, order, spec, budget, step, trained_s, arg
             (total * len(micro) / len(batch)).backward()
             del logits
         if copying:
-            identity = circuits.copy_identity_loss(model, scales, sample)
+            identity = circuits.copy_identity_loss(model, sample)
             (IDENTITY * identity).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         before = [p[i].detach().clone() for p, i in copy_path]
