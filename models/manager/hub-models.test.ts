@@ -25,14 +25,15 @@ const TEXT = 'The committee met on Tuesday to discuss the budget. After a long d
 /**
  * Largest |Δ log-prob| against the embedded model: fp32 is the same math; fp16 and int8 round weights.
  * int8 also rounds activations to 8 bits, which the embedded model's copying circuit (12x query/key gains
- * on narrow residual channels, models/training/circuits.py) magnifies: 0.57 measured on TEXT.
+ * on narrow residual channels, models/training/circuits.py) magnifies: 0.84 measured on TEXT with its four induction heads (0.57 with two), after export.py's
+ * int8-friendly rescaling (which took incremental vs fresh int8 runs from 1.18 to 0.45 nats).
  */
-const TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 0.8 } as const;
+const TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 1.0 } as const;
 /**
  * Incremental vs fresh on the same file: float noise for fp32 and fp16 (fp16 sums in another order
  * with other shapes); int8 quantizes activations per run (DynamicQuantizeLinear's scale covers the
  * whole input of the run), so a run over fewer tokens rounds differently; through the embedded model's
- * copying circuit that difference reaches 0.39 (measured).
+ * copying circuit that difference reaches 0.45 (measured; 0.39 with two induction heads).
  */
 const INCREMENTAL_TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 0.6 } as const;
 
