@@ -202,11 +202,7 @@ def final_spread(model, seqs):
     """The residual's spread where ln_f reads it, on 2 training sequences: the copy path's logits arrive
     divided by it."""
     x = torch.from_numpy(np.stack([seqs[i] for i in range(2)]).astype(np.int64))[:, :-1]
-    T = x.shape[1]
-    causal = torch.ones(T, T, dtype=torch.bool).tril()
-    h = model.wte(x) + model.wpe(torch.arange(T)[None])
-    for block in model.h:
-        h, _ = block(h, causal)
+    *_, (_, h) = model.walk(x)
     return h.std(-1).mean().item()
 
 
@@ -262,9 +258,7 @@ def copy_logits(model, e, tokens):
     for head in INDUCTION:
         value = F.linear(e, a1.c_attn.weight[_rows(cfg, 2, head)], a1.c_attn.bias[_rows(cfg, 2, head)])  # [n,D]
         written = written + value @ a1.c_proj.weight[:, _rows(cfg, 0, head)].T  # [n,C]
-    ln_f = model.ln_f
-    out = F.layer_norm(written, (cfg.n_embd,), ln_f.weight, ln_f.bias, ln_f.eps)
-    return out @ model.wte.weight.T
+    return model.ln_f(written) @ model.wte.weight.T
 
 
 def _written_spread(model, e):

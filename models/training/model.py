@@ -119,5 +119,17 @@ class GPT2(nn.Module):
             presents.append(present)
         return self.ln_f(x), presents
 
+    def walk(self, input_ids):
+        """Yields each block with its input [B,T,C], in order, then (None, the residual ln_f reads). A block
+        runs only when the caller asks for the next one, so it may rescale the block's weights first
+        (export.py does, for int8)."""
+        T = input_ids.shape[1]
+        x = self.wte(input_ids) + self.wpe(torch.arange(T)[None])
+        causal = torch.ones(T, T, dtype=torch.bool).tril()
+        for block in self.h:
+            yield block, x
+            x, _ = block(x, causal)
+        yield None, x
+
     def num_params(self):
         return sum(p.numel() for p in self.parameters())
