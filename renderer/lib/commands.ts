@@ -16,7 +16,16 @@ export interface EditCommand {
   /** Shown on the toolbar when set. */
   label?: string;
   group?: 'edit' | 'format';
+  /** Markdown formatting, which a plain-text (.txt) document cannot hold: off there. */
+  markdownOnly?: boolean;
 }
+
+/** Turns the block at the caret into a code block, or a code block back into a paragraph. */
+export const toggleCodeBlock: Command = (state, dispatch) => {
+  const { $from } = state.selection;
+  if ($from.parent.type === schema.nodes.code_block) return setBlockType(schema.nodes.paragraph!)(state, dispatch);
+  return setBlockType(schema.nodes.code_block!)(state, dispatch);
+};
 
 const n = schema.nodes;
 const m = schema.marks;
@@ -25,16 +34,17 @@ export const COMMANDS: readonly EditCommand[] = [
   { key: 'Mod-z', command: undo, name: 'Undo', label: 'Undo', group: 'edit' },
   { key: 'Shift-Mod-z', command: redo, name: 'Redo', label: 'Redo', group: 'edit' },
   { key: 'Shift-Ctrl-0', command: setBlockType(n.paragraph!), name: 'Paragraph', label: '¶', group: 'format' },
-  { key: 'Shift-Ctrl-1', command: setBlockType(n.heading!, { level: 1 }), name: 'Heading 1', label: 'H1', group: 'format' },
-  { key: 'Shift-Ctrl-2', command: setBlockType(n.heading!, { level: 2 }), name: 'Heading 2', label: 'H2', group: 'format' },
-  { key: 'Shift-Ctrl-3', command: setBlockType(n.heading!, { level: 3 }), name: 'Heading 3' },
-  { key: 'Shift-Ctrl-8', command: wrapInList(n.bullet_list!), name: 'Bullet list', label: '• List', group: 'format' },
-  { key: 'Shift-Ctrl-9', command: wrapInList(n.ordered_list!), name: 'Numbered list', label: '1. List', group: 'format' },
-  { key: 'Mod-b', command: toggleMark(m.strong!), name: 'Strong', label: 'B', group: 'format' },
-  { key: 'Mod-i', command: toggleMark(m.em!), name: 'Emphasis', label: 'I', group: 'format' },
-  { key: 'Mod-`', command: toggleMark(m.code!), name: 'Code' },
-  { key: 'Mod-[', command: liftListItem(n.list_item!), name: 'Lift list item' },
-  { key: 'Mod-]', command: sinkListItem(n.list_item!), name: 'Sink list item' },
+  { key: 'Shift-Ctrl-1', command: setBlockType(n.heading!, { level: 1 }), name: 'Heading 1', label: 'H1', group: 'format', markdownOnly: true },
+  { key: 'Shift-Ctrl-2', command: setBlockType(n.heading!, { level: 2 }), name: 'Heading 2', label: 'H2', group: 'format', markdownOnly: true },
+  { key: 'Shift-Ctrl-3', command: setBlockType(n.heading!, { level: 3 }), name: 'Heading 3', markdownOnly: true },
+  { key: 'Shift-Ctrl-8', command: wrapInList(n.bullet_list!), name: 'Bullet list', label: '•', group: 'format', markdownOnly: true },
+  { key: 'Shift-Ctrl-9', command: wrapInList(n.ordered_list!), name: 'Numbered list', label: '1.', group: 'format', markdownOnly: true },
+  { key: 'Mod-b', command: toggleMark(m.strong!), name: 'Strong', label: 'B', group: 'format', markdownOnly: true },
+  { key: 'Mod-i', command: toggleMark(m.em!), name: 'Emphasis', label: 'I', group: 'format', markdownOnly: true },
+  { key: 'Mod-Alt-c', command: toggleCodeBlock, name: 'Code block', label: '</>', group: 'format' },
+  { key: 'Mod-`', command: toggleMark(m.code!), name: 'Code', markdownOnly: true },
+  { key: 'Mod-[', command: liftListItem(n.list_item!), name: 'Lift list item', markdownOnly: true },
+  { key: 'Mod-]', command: sinkListItem(n.list_item!), name: 'Sink list item', markdownOnly: true },
 ];
 
 export const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);

@@ -12,7 +12,7 @@ import { EditorView } from 'prosemirror-view';
 import { perplexity, type EngineClient, type EngineStatus, type ModelInfo, type Prediction, type ScoreUpdate } from '../../common/api.ts';
 import { meanStdRange, type ColorMode, type Range } from '../../common/colors.ts';
 import { renderAnnotatedHtml } from '../../common/export-html.ts';
-import type { Notice } from '../../common/shell.ts';
+import type { DocumentFormat, Notice } from '../../common/shell.ts';
 import { countWords } from '../../common/stats.ts';
 import type { Transport } from './engine-client.ts';
 import type { EditorHandle } from './editor-handle.ts';
@@ -20,7 +20,10 @@ import { FindReplace } from './find.svelte.ts';
 import { findPlugin } from './find-plugin.ts';
 import { editorKeymap } from './keymap.ts';
 import { TokenPopover } from './popover.svelte.ts';
-import { parseMarkdown, parsePlainText, serializeMarkdown } from './schema.ts';
+import { markdownInputRules } from './input-rules.ts';
+import { parseMarkdown, serializeMarkdown, type MarkdownOrigin } from './markdown.ts';
+import { pasteProps, type NoticeAction } from './paste.ts';
+import { parsePlainText, serializePlainText } from './plain-text.ts';
 import { allFresh, optionsTransaction, resendTransaction, scoresKey, scoresPlugin, scoresTransaction, type DisplayOptions, type ScoresPluginConfig, type ScoresState } from './scores-plugin.ts';
 import { StatsPanel } from './stats.svelte.ts';
 
@@ -40,7 +43,9 @@ export class LikelyEditor implements EditorHandle {
   rescoring = $state(false);
   /** Clamp range of the current mode (legend). */
   range = $state.raw<Range | null>(null);
-  notice = $state.raw<Notice | null>(null);
+  notice = $state.raw<EditorNotice | null>(null);
+  /** What the document is saved as: Markdown (formatting) or plain text (no formatting; a .txt file). */
+  format = $state<DocumentFormat>('markdown');
   canUndo = $state(false);
   canRedo = $state(false);
 
@@ -66,6 +71,8 @@ export class LikelyEditor implements EditorHandle {
   private freshState = false;
   /** The document to mount with, while there is no view. */
   private initialDoc = parsePlainText('');
+  /** Where the blocks of the Markdown document came from (markdown.ts): unedited blocks are saved as they were read. */
+  private origin: MarkdownOrigin | null = null;
 
   constructor(
     readonly engine: EngineClient,
@@ -100,10 +107,13 @@ export class LikelyEditor implements EditorHandle {
     this.view = new EditorView(el, {
       state: this.createState(this.initialDoc),
       dispatchTransaction: (tr) => this.dispatch(tr),
-      attributes: { 'aria-label': 'Draft', 'aria-multiline': 'true', role: 'textbox', spellcheck: 'false' },
+      attributes: { 'aria-label': 'Draft', 'aria-multiline': 'true', role: 'textbox', spellcheck: 'true' },
+      ...pasteProps({ showNotice: (n) => this.showNotice(n), textLength: () => this.scores()?.text.text.length ?? 0 }),
       handleClick: (_view, pos, event) => {
-        if (event.button === 0 && !event.shiftKey && event.detail <= 1) this.popover.openAt(pos, false);
-        return false;
+        // A click places the caret; the popover opens only when asked: Alt+click or Ctrl/⌘+click (and Alt+Enter).
+        if (event.button !== 0 || event.shiftKey || event.detail > 1 || !(event.altKey || event.ctrlKey || event.metaKey)) return false;
+        this.popover.openAt(pos, false);
+        return true;
       },
     });
     document.documentElement.classList.toggle('dark', this.dark);
@@ -116,7 +126,7 @@ export class LikelyEditor implements EditorHandle {
   }
 
   private createState(doc: PMNode): EditorState {
-    return EditorState.create({ doc, plugins: [history(), ...editorKeymap(this), scoresPlugin(this.config), findPlugin()] });
+    return EditorState.create({ doc, plugins: [history(), markdownInputRules(() => this.format === 'markdown'), ...editorKeymap(this), scoresPlugin(this.config), findPlugin()] });
   }
 
   private dispatch(tr: Transaction): void {
@@ -282,20 +292,34 @@ export class LikelyEditor implements EditorHandle {
   // ------------------------------------------------------------------------------------------
   // The document (EditorHandle)
 
+  private get doc(): PMNode {
+    return this.view?.state.doc ?? this.initialDoc;
+  }
+
   getMarkdown(): string {
-    return serializeMarkdown(this.view?.state.doc ?? this.initialDoc);
+    return serializeMarkdown(this.doc, this.origin);
   }
 
   setMarkdown(markdown: string): void {
-    this.replaceDoc(parseMarkdown(markdown));
+    const { doc, origin } = parseMarkdown(markdown);
+    this.format = 'markdown';
+    this.origin = origin;
+    this.replaceDoc(doc);
   }
 
   getPlainText(): string {
-    return this.scores()?.text.text ?? '';
+    return serializePlainText(this.doc);
   }
 
   setPlainText(text: string): void {
+    this.format = 'text';
+    this.origin = null;
     this.replaceDoc(parsePlainText(text));
+  }
+
+  /** The document as its format saves it: Markdown, or the plain text of a .txt document. */
+  getDocument(): string {
+    return this.format === 'text' ? this.getPlainText() : this.getMarkdown();
   }
 
   onChange(fn: () => void): () => void {
@@ -303,7 +327,7 @@ export class LikelyEditor implements EditorHandle {
     return () => this.changeListeners.delete(fn);
   }
 
-  showNotice(notice: Notice | null): void {
+  showNotice(notice: EditorNotice | null): void {
     this.notice = notice;
   }
 
@@ -339,6 +363,9 @@ export class LikelyEditor implements EditorHandle {
     throw new Error('the text kept changing during the export');
   }
 }
+
+/** A status-bar notice; the page's own may offer buttons (the shell's come over IPC and have none). */
+export type EditorNotice = Notice & { actions?: NoticeAction[] };
 
 function firstLine(text: string): string {
   return (text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 60);

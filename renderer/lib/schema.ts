@@ -1,17 +1,30 @@
 /**
- * The editor's document schema and its Markdown reader/writer: CommonMark's model from
- * prosemirror-markdown (paragraphs, headings, lists, quotes, code, emphasis/strong, links), with
- * images shown as their alt text instead of being loaded (the app loads no remote resources), and
- * bullet lists that keep their bullet character.
- * DOM-free: the parser and serializer run in node tests too.
+ * The editor's document schema: CommonMark's model from prosemirror-markdown (paragraphs, headings,
+ * lists, quotes, code blocks, emphasis/strong, code, links), with
+ * - images shown as their alt text instead of being loaded (the app loads no remote resources);
+ * - bullet lists that keep their bullet character;
+ * - links only to http(s) and mailto: a `javascript:` or `data:` href never enters a document,
+ *   whether it comes from pasted HTML or from a Markdown file.
+ * Reading and writing Markdown is markdown.ts, plain text plain-text.ts. DOM-free.
  */
-import { defaultMarkdownParser, defaultMarkdownSerializer, MarkdownParser, MarkdownSerializer, schema as markdownSchema } from 'prosemirror-markdown';
-import { Schema, type Node as PMNode, type NodeSpec } from 'prosemirror-model';
+import { schema as markdownSchema } from 'prosemirror-markdown';
+import { Schema, type MarkSpec, type NodeSpec } from 'prosemirror-model';
+
+/** Hrefs a link may keep: web pages, mail addresses, and links within the document or next to it. */
+export function isSafeHref(href: string): boolean {
+  // Browsers drop tabs, newlines and leading control characters when they read a URL ("java\tscript:").
+  // eslint-disable-next-line no-control-regex
+  const h = href.replace(/[\u0000-\u0020\u007f]+/g, '').toLowerCase();
+  const scheme = /^([a-z][a-z0-9+.-]*):/.exec(h);
+  return scheme ? ['http', 'https', 'mailto'].includes(scheme[1]!) : true;
+}
 
 const imageSpec: NodeSpec = {
   ...markdownSchema.spec.nodes.get('image')!,
   // An <img> would fetch its src; show a marker with the alt text instead and keep src for Markdown.
   toDOM: (node) => ['span', { class: 'md-image', title: String(node.attrs.src ?? ''), contenteditable: 'false' }, `[${String(node.attrs.alt || 'image')}]`],
+  // Pasted HTML brings its images as their alt text (plain-text.ts / paste.ts), never as nodes.
+  parseDOM: [],
 };
 
 // Lists remember their bullet character ("-", "*" or "+") so Markdown files keep their style.
@@ -20,50 +33,27 @@ const bulletListSpec: NodeSpec = {
   attrs: { tight: { default: false }, bullet: { default: '-' } },
 };
 
+const codeBlockSpec: NodeSpec = {
+  ...markdownSchema.spec.nodes.get('code_block')!,
+  toDOM: (node) => ['pre', { class: 'code-block', spellcheck: 'false', ...(node.attrs.params ? { 'data-params': String(node.attrs.params) } : {}) }, ['code', 0]],
+};
+
+const linkSpec: MarkSpec = {
+  ...markdownSchema.spec.marks.get('link')!,
+  parseDOM: [
+    {
+      tag: 'a[href]',
+      getAttrs: (dom: HTMLElement) => {
+        const href = dom.getAttribute('href') ?? '';
+        return isSafeHref(href) ? { href, title: dom.getAttribute('title') } : false;
+      },
+    },
+  ],
+  // Never navigates inside the app (Electron blocks navigation too): the href shows as a tooltip.
+  toDOM: (mark) => ['a', { href: isSafeHref(String(mark.attrs.href)) ? String(mark.attrs.href) : '#', title: String(mark.attrs.title ?? mark.attrs.href), rel: 'noopener noreferrer' }],
+};
+
 export const schema = new Schema({
-  nodes: markdownSchema.spec.nodes.update('image', imageSpec).update('bullet_list', bulletListSpec),
-  marks: markdownSchema.spec.marks,
+  nodes: markdownSchema.spec.nodes.update('image', imageSpec).update('bullet_list', bulletListSpec).update('code_block', codeBlockSpec),
+  marks: markdownSchema.spec.marks.update('link', linkSpec),
 });
-
-function listIsTight(tokens: readonly { type: string; hidden: boolean }[], i: number): boolean {
-  while (++i < tokens.length) if (tokens[i]!.type !== 'list_item_open') return tokens[i]!.hidden;
-  return false;
-}
-
-const parser = new MarkdownParser(schema, defaultMarkdownParser.tokenizer, {
-  ...defaultMarkdownParser.tokens,
-  bullet_list: { block: 'bullet_list', getAttrs: (tok, tokens, i) => ({ tight: listIsTight(tokens, i), bullet: tok.markup || '-' }) },
-});
-const serializer = new MarkdownSerializer(defaultMarkdownSerializer.nodes, defaultMarkdownSerializer.marks);
-
-/** Reads Markdown into a document. CRLF line ends are read as LF. */
-export function parseMarkdown(markdown: string): PMNode {
-  const doc = parser.parse(markdown.replace(/\r\n?/g, '\n'));
-  return doc ?? schema.topNodeType.createAndFill()!;
-}
-
-/** Writes a document as Markdown (ending in one newline unless empty). */
-export function serializeMarkdown(doc: PMNode): string {
-  const md = serializer.serialize(doc);
-  return md.length ? md.replace(/\n*$/, '\n') : md;
-}
-
-/**
- * Reads plain text so that `docToText(parsePlainText(t)).text === t` (after CRLF → LF): blank-line
- * separated parts become paragraphs, single newlines become hard breaks. "\n\n" always splits, so
- * three newlines are a paragraph break plus a hard break at the start of the next paragraph.
- */
-export function parsePlainText(text: string): PMNode {
-  const paragraphs = text
-    .replace(/\r\n?/g, '\n')
-    .split('\n\n')
-    .map((part) => {
-      const content: PMNode[] = [];
-      part.split('\n').forEach((line, i) => {
-        if (i > 0) content.push(schema.nodes.hard_break!.create());
-        if (line) content.push(schema.text(line));
-      });
-      return schema.nodes.paragraph!.create(null, content);
-    });
-  return schema.nodes.doc!.create(null, paragraphs);
-}

@@ -14,7 +14,7 @@ import type { Node as PMNode } from 'prosemirror-model';
 import type { Decoration, DecorationSet } from 'prosemirror-view';
 import type { ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { colorScale } from '../../common/colors.ts';
-import { parsePlainText } from './schema.ts';
+import { parsePlainText } from './plain-text.ts';
 import { allFresh, buildDisplay, optionsTransaction, scoresKey, scoresPlugin, scoresTransaction, tokenAt, type ScoresPluginConfig, type ScoresState, type TokenSpec } from './scores-plugin.ts';
 import { textToPos } from './text-map.ts';
 
