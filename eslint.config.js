@@ -15,7 +15,7 @@ const ortWeb = { group: ['onnxruntime-web', 'onnxruntime-web/*'], message: `Only
 const ort = [ortNode, ortWeb];
 // The engine as the browser runs it (web/worker/tsconfig.json lists the same files and typechecks
 // them without Node's types): the same code as the desktop engine, so no Node in any of them.
-const SHARED_ENGINE = ['engine', 'engine-handlers', 'gpt2', 'infill', 'windows', 'tokenizer', 'model-config', 'model-files', 'onnx-graph', 'scoring-head', 'protobuf', 'session', 'yield', 'ort-web'].map((f) => `models/src/${f}.ts`);
+const SHARED_ENGINE = ['engine', 'engine-handlers', 'gpt2', 'infill', 'fix-candidates', 'windows', 'tokenizer', 'model-config', 'model-files', 'onnx-graph', 'scoring-head', 'protobuf', 'session', 'yield', 'ort-web'].map((f) => `models/src/${f}.ts`);
 const electron = { group: ['electron', 'electron/*'], message: 'The engine and shared code never import Electron.' };
 const ui = { group: ['svelte', 'svelte/*', 'prosemirror-*', '**/renderer/**'], message: 'The engine never imports renderer code.' };
 const node = { group: NODE_BUILTINS, message: 'The renderer, common code and the engine the browser runs never import Node.' };
@@ -24,7 +24,7 @@ const above = (layer) => ({ group: ['**/models/**', '**/server/**', '**/electron
 const shells = { group: ['**/server/**', '**/electron/**'], message: 'The engine never imports the web server or Electron.' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'models/random/**', 'models/training/**', 'e2e/artifacts/**', 'renderer/dist/**'] },
+  { ignores: ['node_modules/**', '.scratch/**', 'dist/**', 'out/**', 'models/random/**', 'models/training/**', 'e2e/artifacts/**', 'renderer/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,

@@ -85,13 +85,18 @@ export interface InfillSuggestion {
   spanLogprob: number;
   /** log P(following tokens | prefix + candidate) minus the same for the original text. */
   suffixDelta: number;
+  /** 'fix': a fix of a common writing error (a confused word, a spelling one edit away, a repeated word removed); 'alternative': the model's own fill-in. */
+  kind?: 'fix' | 'alternative';
 }
 
 export interface InfillResult {
   span: { start: number; end: number; text: string };
+  /** Best first; by default only those that make the sentence more likely than the original. */
   suggestions: InfillSuggestion[];
   /** Score of the original text under the same ranking, for comparison. */
   original: { score: number; spanLogprob: number };
+  /** Candidates left out because they make the sentence less likely than the original (0 with `includeWorse`). */
+  hidden?: number;
 }
 
 export interface EngineMethods {
@@ -106,8 +111,8 @@ export interface EngineMethods {
   predictions(params: { version: number; from: number; to: number; k: number }): Prediction[][];
   /** The span fill-in-the-blank proposes for a clicked token: its word, or the run of unlikely words around it. */
   suggestSpan(params: { version: number; index: number }): { start: number; end: number };
-  /** Fill-in-the-blank suggestions for text[start, end) of `version`. */
-  infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): InfillResult;
+  /** Fill-in-the-blank suggestions for text[start, end) of `version`; `includeWorse`: also those that make the sentence less likely. */
+  infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean; includeWorse?: boolean }): InfillResult;
   modelInfo(params: Record<string, never>): ModelInfo;
 }
 
@@ -143,7 +148,7 @@ const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => string |
   topK: (p) => index(p, 'version') ?? index(p, 'index') ?? k(p, 100),
   predictions: (p) => index(p, 'version') ?? range(p, 'from', 'to') ?? k(p, 10),
   suggestSpan: (p) => index(p, 'version') ?? index(p, 'index'),
-  infill: (p) => index(p, 'version') ?? range(p, 'start', 'end') ?? k(p, 50, true) ?? flag(p, 'prefixOnly'),
+  infill: (p) => index(p, 'version') ?? range(p, 'start', 'end') ?? k(p, 50, true) ?? flag(p, 'prefixOnly') ?? flag(p, 'includeWorse'),
   modelInfo: () => null,
 };
 

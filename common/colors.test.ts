@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seenDistance, seenLab } from './color-vision.ts';
 import { colorScale, entropyColor, logprobColor, meanStdRange, normalize, rankBucket, rankColor, RANK_BUCKETS, scaleLabels } from './colors.ts';
 
 const tok = (logprob: number, rank = 1, entropy = 1) => ({ logprob, rank, entropy });
@@ -57,4 +58,35 @@ test('scale labels stop at what a value can be: no log-prob above 0, no entropy 
   assert.equal(scaleLabels('logprob', { min: -9, max: -0.5 }).high, 'expected: p ≥ 61% (ln p ≥ -0.50)');
   assert.deepEqual(scaleLabels('entropy', { min: -0.7, max: 4.25 }), { low: 'sure: 0.00 nats', high: 'unsure: ≥ 4.25 nats' });
   assert.equal(scaleLabels('entropy', { min: 0.5, max: 4 }).low, 'sure: ≤ 0.50 nats');
+});
+
+test('blue-orange reads for protanopia and deuteranopia (simulated); red-green does not', () => {
+  const r = { min: 0, max: 1 };
+  const visions = ['normal', 'protanopia', 'deuteranopia'] as const;
+  for (const theme of ['light', 'dark'] as const) {
+    for (const variant of ['fill', 'line'] as const) {
+      const look = { palette: 'blue-orange', variant } as const;
+      const scale = [0, 0.25, 0.5, 0.75, 1].map((t) => logprobColor(t, r, theme, look));
+      const buckets = [1, 50, 500, 5000].map((rank) => rankColor(rank, theme, look));
+      for (const v of visions) {
+        const label = `${theme} ${variant}, ${v}`;
+        assert.ok(seenDistance(scale[0]!, scale[4]!, v) >= 40, `${label}: surprising and expected are far apart`);
+        for (let i = 0; i < 4; i++) assert.ok(seenDistance(scale[i]!, scale[i + 1]!, v) >= 5, `${label}: each quarter of the scale is a visible step`);
+        for (let i = 0; i < 4; i++) for (let j = i + 1; j < 4; j++) assert.ok(seenDistance(buckets[i]!, buckets[j]!, v) >= 9, `${label}: rank buckets ${i} and ${j} differ`);
+      }
+    }
+  }
+  // The same check on the default palette fails: the simulation does tell red from green apart.
+  const rg = [0, 1].map((t) => logprobColor(t, r, 'light'));
+  assert.ok(seenDistance(rg[0]!, rg[1]!, 'normal') > 30, 'red-green ends differ for normal vision');
+  assert.ok(seenDistance(rg[0]!, rg[1]!, 'deuteranopia') < 15 && seenDistance(rg[0]!, rg[1]!, 'protanopia') < 15, 'and nearly merge for red-green color blindness');
+});
+
+test('the color-vision simulation: white and black stay, pure red and green merge for deuteranopia', () => {
+  assert.ok(seenDistance('hsl(0 0% 100%)', 'hsl(0 0% 100%)', 'deuteranopia') < 0.5);
+  assert.ok(Math.abs(seenLab('hsl(0 0% 100%)', 'protanopia')[0] - 100) < 0.5, 'white stays white');
+  assert.ok(Math.abs(seenLab('hsl(0 0% 0%)', 'deuteranopia')[0]) < 0.5, 'black stays black');
+  assert.ok(seenDistance('hsl(0 100% 50%)', 'hsl(120 100% 50%)', 'normal') > 100);
+  assert.ok(seenDistance('hsl(0 100% 40%)', 'hsl(100 100% 30%)', 'deuteranopia') < 25, 'red and green, darkness matched, look alike');
+  assert.ok(seenDistance('hsl(28 90% 60%)', 'hsl(212 90% 60%)', 'deuteranopia') > 50, 'orange and blue do not');
 });

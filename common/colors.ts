@@ -6,6 +6,22 @@ import { formatProbability } from './format.ts';
 
 export type ColorMode = 'logprob' | 'rank' | 'entropy';
 export type Theme = 'light' | 'dark';
+/**
+ * The log-prob and rank colors: 'red-green' (the default: red surprising, green expected) or
+ * 'blue-orange' (orange surprising, blue expected, surprising also darker), which readers with
+ * protanopia or deuteranopia tell apart (common/color-vision.ts simulates both; colors.test.ts
+ * checks it, and that the default fails the same check).
+ */
+export type Palette = 'red-green' | 'blue-orange';
+/** 'fill': a token's background; 'line': an underline, darker and more saturated to show on a thin line. */
+export type ColorVariant = 'fill' | 'line';
+
+export interface Look {
+  palette: Palette;
+  variant: ColorVariant;
+}
+
+export const DEFAULT_LOOK: Look = { palette: 'red-green', variant: 'fill' };
 
 export interface ScoredLike {
   logprob: number;
@@ -40,10 +56,27 @@ export function normalize(value: number, range: Range): number {
   return Math.min(1, Math.max(0, (value - range.min) / width));
 }
 
-/** Log-prob mode: hue = clamp(logprob, min, max) scaled to 0–150deg; hsl(h 60% 85%) (dark: 45% 30%). */
-export function logprobColor(logprob: number, range: Range, theme: Theme = 'light'): string {
-  const hue = Math.round(normalize(logprob, range) * HUE_MAX * 10) / 10;
-  return theme === 'light' ? `hsl(${hue} 60% 85%)` : `hsl(${hue} 45% 30%)`;
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * Log-prob mode: t = clamp(logprob, min, max) scaled to 0–1. Red-green: hue t·150deg, hsl(h 60% 85%)
+ * (dark: 45% 30%). Blue-orange: orange (28deg) below the middle and blue (212deg) above, the
+ * saturation growing towards the ends and the lightness with t, so surprising is also darker.
+ * The line variant is the same hue, darker (lighter in dark mode) and more saturated.
+ */
+export function logprobColor(logprob: number, range: Range, theme: Theme = 'light', look: Look = DEFAULT_LOOK): string {
+  const t = normalize(logprob, range);
+  const light = theme === 'light';
+  const line = look.variant === 'line';
+  if (look.palette === 'red-green') {
+    const hue = round1(t * HUE_MAX);
+    if (line) return light ? `hsl(${hue} 75% 40%)` : `hsl(${hue} 65% 62%)`;
+    return light ? `hsl(${hue} 60% 85%)` : `hsl(${hue} 45% 30%)`;
+  }
+  const hue = t < 0.5 ? 28 : 212;
+  const sat = round1(Math.abs(2 * t - 1) * (line ? 90 : light ? 85 : 55));
+  const lightness = line ? (light ? round1(34 + 18 * t) : round1(70 - 12 * t)) : light ? round1(72 + 18 * t) : round1(38 - 14 * t);
+  return `hsl(${hue} ${sat}% ${lightness}%)`;
 }
 
 /** GLTR's buckets: the token was in the model's top 10, top 100, top 1,000, or beyond. */
@@ -54,30 +87,44 @@ export const RANK_BUCKETS = [
   { label: 'beyond', maxRank: Infinity, light: 'hsl(280 55% 85%)', dark: 'hsl(280 35% 34%)' },
 ] as const;
 
+/** The buckets in the blue-orange palette: blue, pale, orange, deep orange (darker as the rank grows). */
+const RANK_BLUE_ORANGE = [
+  { light: 'hsl(212 75% 84%)', dark: 'hsl(212 55% 36%)' },
+  { light: 'hsl(200 30% 92%)', dark: 'hsl(200 8% 22%)' },
+  { light: 'hsl(34 95% 76%)', dark: 'hsl(40 55% 24%)' },
+  { light: 'hsl(18 90% 62%)', dark: 'hsl(14 70% 46%)' },
+] as const;
+
 export function rankBucket(rank: number): number {
   return RANK_BUCKETS.findIndex((b) => rank <= b.maxRank);
 }
 
-export function rankColor(rank: number, theme: Theme = 'light'): string {
-  return RANK_BUCKETS[rankBucket(rank)]![theme];
+/** The background of a bucket, or its underline (the same hue, darker in light mode). */
+export function rankColor(rank: number, theme: Theme = 'light', look: Look = DEFAULT_LOOK): string {
+  const i = rankBucket(rank);
+  const fill = look.palette === 'red-green' ? RANK_BUCKETS[i]![theme] : RANK_BLUE_ORANGE[i]![theme];
+  if (look.variant === 'fill') return fill;
+  const [, h, sat] = /^hsl\(([\d.]+) ([\d.]+)%/.exec(fill)!;
+  return theme === 'light' ? `hsl(${h} ${Math.max(Number(sat), 60)}% 42%)` : `hsl(${h} ${Math.max(Number(sat), 50)}% 64%)`;
 }
 
-/** Entropy mode: how unsure the model was at this spot, from pale (sure) to deep blue (unsure). */
-export function entropyColor(entropy: number, range: Range, theme: Theme = 'light'): string {
+/** Entropy mode: how unsure the model was at this spot, from pale (sure) to deep blue (unsure): one hue, so every reader sees it. */
+export function entropyColor(entropy: number, range: Range, theme: Theme = 'light', look: Look = DEFAULT_LOOK): string {
   const t = normalize(entropy, range);
+  if (look.variant === 'line') return theme === 'light' ? `hsl(215 70% ${round1(72 - t * 40)}%)` : `hsl(215 70% ${round1(40 + t * 35)}%)`;
   const lightness = theme === 'light' ? 94 - t * 24 : 18 + t * 20;
-  return `hsl(215 70% ${Math.round(lightness * 10) / 10}%)`;
+  return `hsl(215 70% ${round1(lightness)}%)`;
 }
 
 /** A function from token to color for one document in one mode. */
-export function colorScale(mode: ColorMode, tokens: readonly ScoredLike[], theme: Theme = 'light'): (t: ScoredLike) => string {
-  if (mode === 'rank') return (t) => rankColor(t.rank, theme);
+export function colorScale(mode: ColorMode, tokens: readonly ScoredLike[], theme: Theme = 'light', look: Look = DEFAULT_LOOK): (t: ScoredLike) => string {
+  if (mode === 'rank') return (t) => rankColor(t.rank, theme, look);
   if (mode === 'entropy') {
     const range = meanStdRange(tokens.map((t) => t.entropy));
-    return (t) => entropyColor(t.entropy, range, theme);
+    return (t) => entropyColor(t.entropy, range, theme, look);
   }
   const range = meanStdRange(tokens.map((t) => t.logprob));
-  return (t) => logprobColor(t.logprob, range, theme);
+  return (t) => logprobColor(t.logprob, range, theme, look);
 }
 
 /** A short description of each mode for legends and accessible labels. */

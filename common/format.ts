@@ -58,3 +58,27 @@ export function tokenLabel(t: TokenScore, tail?: readonly TokenScore[]): string 
   if (tail?.length) s += `; the rest of this character: ${tail.map((x) => `${formatProbability(x.logprob)} (rank ${thousands(x.rank)})`).join(', ')}`;
   return s;
 }
+
+/**
+ * How a rewrite compares with the original, in words a writer reads: `ratio` is how many times as
+ * likely the rewrite makes the passage. "much more likely" (10× or more), "4× as likely",
+ * "a little more likely" (under 1.5×), "about as likely", and the same downwards.
+ */
+export function likelihoodWords(ratio: number): string {
+  if (!(ratio > 0)) return 'far less likely';
+  if (!Number.isFinite(ratio) || ratio >= 10) return 'much more likely';
+  if (ratio >= 1.5) return `${Number(ratio.toPrecision(ratio < 3 ? 2 : 1))}× as likely`;
+  if (ratio > 1.05) return 'a little more likely';
+  if (ratio >= 0.95) return 'about as likely';
+  if (ratio > 0.67) return 'a little less likely';
+  if (ratio > 0.1) return `${Number((1 / ratio).toPrecision(1 / ratio < 3 ? 2 : 1))}× less likely`;
+  return 'much less likely';
+}
+
+/** The factor itself for a tooltip: "24×", "4.2e+24×", "0.31×". */
+export function likelihoodFactor(ratio: number): string {
+  if (!Number.isFinite(ratio)) return ratio > 0 ? 'more than 1e308×' : '0×';
+  if (ratio >= 10_000 || ratio < 0.001) return `${ratio.toExponential(1)}×`;
+  if (ratio >= 10) return `${thousands(Math.round(ratio))}×`;
+  return `${Number(ratio.toPrecision(2))}×`;
+}

@@ -34,7 +34,7 @@ export function domTokens(page: Page): Promise<DomToken[]> {
       const marker = el.classList.contains('nl');
       const t = byIndex.get(i);
       if (t) t.text += marker ? '' : el.textContent;
-      else byIndex.set(i, { i, text: marker ? '' : (el.textContent ?? ''), marker, color: getComputedStyle(el).backgroundColor, title: el.title, classes: el.className });
+      else byIndex.set(i, { i, text: marker ? '' : (el.textContent ?? ''), marker, color: getComputedStyle(el).backgroundColor, title: el.getAttribute('aria-description') ?? '', classes: el.className });
     }
     return [...byIndex.values()].sort((a, b) => a.i - b.i);
   });

@@ -10,7 +10,7 @@
 import type { EngineEvents, InfillResult, ModelInfo, Prediction, ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { perplexity } from '../../common/api.ts';
 import { gatherCache, GRAPH_TOP_K, TOP_K, type GPT2, type KVCache } from './gpt2.ts';
-import { computePrefixContext, infill, type PrefixContext } from './infill.ts';
+import { computePrefixContext, infill, type InfillOptions, type PrefixContext } from './infill.ts';
 import { EOT, type Encoding } from './tokenizer.ts';
 import { firstContextChange, planWindows, windowInput, type Window } from './windows.ts';
 import { yieldToEventLoop } from './yield.ts';
@@ -410,7 +410,7 @@ export class Engine {
   }
 
   /** Fill-in-the-blank suggestions for text[start, end) of the live document `version`. */
-  async infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean }): Promise<InfillResult> {
+  async infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean; includeWorse?: boolean }): Promise<InfillResult> {
     const doc = this.doc;
     if (!doc || doc.version !== params.version) throw new Error(`version ${params.version} is not the current document`);
     return infill(this.model, doc.text, params.start, params.end, {
@@ -421,7 +421,7 @@ export class Engine {
   }
 
   /** Fill-in-the-blank suggestions for text[start, end) of any text, reusing cached prefix work. */
-  infillText(text: string, start: number, end: number, opts: { k?: number; prefixOnly?: boolean; keepOriginal?: boolean } = {}): Promise<InfillResult> {
+  infillText(text: string, start: number, end: number, opts: Omit<InfillOptions, 'prefixContext' | 'isSuperseded'> = {}): Promise<InfillResult> {
     return infill(this.model, text, start, end, { ...opts, prefixContext: (ids) => this.prefixContext(ids) });
   }
 

@@ -69,11 +69,11 @@ test('an infill request superseded by a newer edit stops with a clear error; one
   engine.update(10, TEXT);
   await engine.idle();
   const start = TEXT.indexOf('election');
-  const stale = engine.infill({ version: 10, start, end: start + 8, k: 5 });
+  const stale = engine.infill({ version: 10, start, end: start + 8, k: 5, includeWorse: true });
   engine.update(11, TEXT + ' More.');
   await assert.rejects(stale, /superseded by a newer edit/);
   await engine.idle();
-  const fresh = await engine.infill({ version: 11, start, end: start + 8, k: 5 });
+  const fresh = await engine.infill({ version: 11, start, end: start + 8, k: 5, includeWorse: true });
   assert.ok(fresh.suggestions.length > 0);
 });
 
@@ -82,12 +82,18 @@ test('CLI infill prints the contract JSON and rejects bad offsets with one line'
   const file = join(dir, 'draft.txt');
   writeFileSync(file, TEXT);
   const start = TEXT.indexOf('jury');
-  const ok = spawnSync('npx', ['tsx', 'models/cli.ts', 'infill', file, '--from', String(start), '--to', String(start + 4), '--json', '--k', '4'], { encoding: 'utf8' });
+  const run = (...extra: string[]) => spawnSync('npx', ['tsx', 'models/cli.ts', 'infill', file, '--from', String(start), '--to', String(start + 4), '--json', '--k', '4', ...extra], { encoding: 'utf8' });
+  const ok = run('--all');
   assert.equal(ok.status, 0, ok.stderr);
-  const out = JSON.parse(ok.stdout) as { span: { start: number; end: number; text: string }; suggestions: { text: string; score: number }[] };
+  type Out = { span: { start: number; end: number; text: string }; suggestions: { text: string; score: number }[]; original: { score: number }; hidden: number };
+  const out = JSON.parse(ok.stdout) as Out;
   assert.deepEqual(out.span, { start, end: start + 4, text: 'jury' });
-  assert.equal(out.suggestions.length, 4);
+  assert.equal(out.suggestions.length, 4, '--all lists every candidate up to --k');
   assert.deepEqual(Object.keys(out.suggestions[0]!).sort(), ['score', 'text']);
+  // By default, what the editor offers: only rewrites that beat the original, and how many did not.
+  const offered = JSON.parse(run().stdout) as Out;
+  assert.equal(offered.hidden + offered.suggestions.length >= 4, true);
+  for (const s of offered.suggestions) assert.ok(s.score > offered.original.score, `${s.text} beats the original`);
   const bad = spawnSync('npx', ['tsx', 'models/cli.ts', 'infill', file, '--from', '10', '--to', '2'], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
   assert.equal(bad.stderr.trim().split('\n').length, 1);

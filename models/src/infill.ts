@@ -4,19 +4,28 @@
  * 1. Candidates: batched beam search from the prefix (beam 8: the model's top-64 first tokens, then
  *    each beam's top-10 next tokens, 1–4 tokens for a word, more for a phrase), keeping texts that are whole
  *    words (a span that starts a word yields candidates that start with a space), deduplicated,
- *    the original excluded.
+ *    the original excluded; for a one-word span also the fixes of common writing errors
+ *    (fix-candidates.ts: confused words, spellings one edit away, a repeated word removed), which
+ *    a small model's beam rarely proposes.
  * 2. Ranking: one batched run per candidate set feeds [last prefix token, candidate, suffix] on
  *    the prefix's KV cache (reused from the live document when it is cached; its last 256
  *    positions) and reads
- *      suffix-aware: log P(candidate | prefix) + log P(next suffix tokens | prefix + candidate)
+ *      suffix-aware: log P(candidate | prefix) + log P(suffix | prefix + candidate)
  *      prefix-only:  log P(candidate | prefix) + log P(a word boundary follows | prefix + candidate)
- *    The suffix is the next 10 tokens or up to the end of the sentence.
+ *    The suffix runs to the end of the sentence (at most SENTENCE_TOKENS tokens), so the score is
+ *    the likelihood of the whole sentence with the candidate in it (given the text before it).
+ * 3. Only candidates that make the sentence more likely than the original are returned, unless
+ *    asked for all (`includeWorse`); `hidden` counts the others.
  */
 import type { InfillResult, InfillSuggestion } from '../../common/api.ts';
+import { fixCandidates, vocabularyWords } from './fix-candidates.ts';
 import { gatherCache, type GPT2, GRAPH_TOP_K, type KVCache } from './gpt2.ts';
 import { EOT } from './tokenizer.ts';
 
-export const SUFFIX_TOKENS = 10;
+/** The suffix ranked with a candidate: to the end of the sentence, at most this many tokens. */
+export const SENTENCE_TOKENS = 24;
+/** Fixes of writing errors ranked beside the beam's candidates, at most. */
+const MAX_FIXES = 20;
 const BEAM_WIDTH = 8;
 /** Candidates ranked with the full prefix and suffix (the costly, exact part). */
 const POOL_SIZE = 16;
@@ -49,6 +58,14 @@ export interface InfillOptions {
   prefixOnly?: boolean;
   /** Keep the original text if the search finds it (evaluation only: can the model recover a word?). */
   keepOriginal?: boolean;
+  /** Return candidates that make the sentence less likely than the original too. */
+  includeWorse?: boolean;
+  /** Try the fixes of common writing errors (default true; the masked-word evaluation turns them off). */
+  fixes?: boolean;
+  /** What fixes and free fill-ins must beat (DEFAULT_COSTS). */
+  costs?: RewriteCosts;
+  /** Suffix tokens ranked with each candidate (default: to the end of the sentence, at most SENTENCE_TOKENS). */
+  suffixTokens?: number;
   /** Supplies the prefix's KV cache; default: computed here. */
   prefixContext?: (prefixIds: Int32Array) => Promise<PrefixContext>;
   /** Checked before every model run: true once a newer edit made this request stale. */
@@ -90,6 +107,31 @@ interface Candidate {
   ids: number[];
   text: string;
   genLogprob: number;
+  /** A fix of a common writing error (fix-candidates.ts), not a free fill-in of the beam. */
+  fix?: boolean;
+}
+
+/**
+ * What a rewrite must beat, in nats of the sentence's log-likelihood (a noisy-channel prior: how
+ * unlikely it is that a writer who meant the rewrite typed the original): a fix of a common error
+ * (a writer who typed "by" may well have meant "buy") costs `fix`, a free fill-in of the model's
+ * (who typed "by" and meant "keep"?) costs `alternative`. A rewrite is listed when its
+ * log-likelihood minus its cost beats the original's, and the list is in that order. Fitted on the
+ * tuning half of the writing-error set (npm run eval:infill -- --tune; models/README.md).
+ */
+export interface RewriteCosts {
+  fix: number;
+  alternative: number;
+}
+
+export const DEFAULT_COSTS: RewriteCosts = { fix: 2, alternative: 12 };
+
+/** Orders rewrites by log-likelihood minus cost; without `includeWorse`, only those that beat the original. */
+export function presentRewrites<S extends InfillSuggestion>(suggestions: readonly S[], originalScore: number, costs: RewriteCosts, includeWorse = false): { shown: S[]; hidden: number } {
+  const net = (s: S) => s.score - (s.kind === 'fix' ? costs.fix : costs.alternative);
+  const sorted = [...suggestions].sort((a, b) => net(b) - net(a));
+  const shown = includeWorse ? sorted : sorted.filter((s) => net(s) > originalScore);
+  return { shown, hidden: sorted.length - shown.length };
 }
 
 export async function infill(model: GPT2, text: string, start: number, end: number, opts: InfillOptions = {}): Promise<InfillResult> {
@@ -102,7 +144,7 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
   const lead = takesSpace ? ' ' : '';
   const prefixIds = tok.encode(text.slice(0, from)).ids;
   const suffixAll = tok.encode(text.slice(end)).ids;
-  let m = Math.min(SUFFIX_TOKENS, suffixAll.length);
+  let m = Math.min(opts.suffixTokens ?? SENTENCE_TOKENS, suffixAll.length);
   for (let i = 0; i < m; i++) {
     if (/[.!?\n]/.test(tok.tokenText(suffixAll[i]!))) {
       m = i + 1;
@@ -147,6 +189,20 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
     }
   }
   const candidates = [...pool.values()].sort((a, b) => b.genLogprob - a.genLogprob).slice(0, POOL_SIZE);
+  if (opts.fixes !== false && targetWords === 1 && !/\s/.test(original)) {
+    const byText = new Map(candidates.map((c) => [c.text, c]));
+    let added = 0;
+    for (const fix of fixCandidates(original, text.slice(0, start), vocabularyWords(tok))) {
+      const textOf = fix === '' ? '' : lead + fix;
+      const known = byText.get(textOf);
+      if (known) known.fix = true;
+      if (known || added >= MAX_FIXES) continue;
+      const c: Candidate = { ids: Array.from(tok.encode(textOf).ids), text: textOf, genLogprob: -Infinity, fix: true };
+      byText.set(textOf, c);
+      candidates.push(c);
+      added++;
+    }
+  }
   const originalIds = Array.from(tok.encode(lead + original).ids);
 
   // --- ranking: one batched run over [candidate + suffix] for every candidate and the original ---
@@ -169,13 +225,18 @@ export async function infill(model: GPT2, text: string, start: number, end: numb
   const useSuffix = !opts.prefixOnly && suffix.length > 0;
   const suggestions: InfillSuggestion[] = candidates.map((c, i) => {
     const s = scoreOf(i, c.ids);
-    return { text: c.text.slice(lead.length), score: useSuffix ? s.suffixAware : s.prefixOnly, spanLogprob: s.spanLogprob, suffixDelta: s.suffixLogprob - orig.suffixLogprob };
+    const score = useSuffix ? s.suffixAware : s.prefixOnly;
+    return { text: c.text.slice(lead.length), score, spanLogprob: s.spanLogprob, suffixDelta: s.suffixLogprob - orig.suffixLogprob, kind: c.fix ? 'fix' : 'alternative' };
   });
-  suggestions.sort((a, b) => b.score - a.score);
+  const originalScore = useSuffix ? orig.suffixAware : orig.prefixOnly;
+  const listed = suggestions.filter((s) => opts.keepOriginal || s.text !== original);
+  // The masked-word evaluation asks how the model itself ranks words: plain likelihood, all of them.
+  const { shown, hidden } = opts.keepOriginal ? { shown: listed.sort((a, b) => b.score - a.score), hidden: 0 } : presentRewrites(listed, originalScore, opts.costs ?? DEFAULT_COSTS, opts.includeWorse);
   return {
     span: { start, end, text: original },
-    suggestions: suggestions.filter((s) => opts.keepOriginal || s.text !== original).slice(0, opts.k ?? 10),
-    original: { score: useSuffix ? orig.suffixAware : orig.prefixOnly, spanLogprob: orig.spanLogprob },
+    suggestions: shown.slice(0, opts.k ?? 10),
+    original: { score: originalScore, spanLogprob: orig.spanLogprob },
+    hidden,
   };
 }
 

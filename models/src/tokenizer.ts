@@ -80,6 +80,11 @@ export class Tokenizer {
     return this.decoder.length;
   }
 
+  /** Whether `text` is one token of the vocabulary as it is (e.g. " word"). */
+  isToken(text: string): boolean {
+    return this.encoder.has(Array.from(utf8.encode(text), (b) => BYTE_TO_CHAR[b]!).join(''));
+  }
+
   private bpe(pretoken: string): { ids: number[]; byteLengths: number[] } {
     const cached = this.cache.get(pretoken);
     if (cached) return cached;

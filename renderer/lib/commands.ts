@@ -31,8 +31,8 @@ const n = schema.nodes;
 const m = schema.marks;
 
 export const COMMANDS: readonly EditCommand[] = [
-  { key: 'Mod-z', command: undo, name: 'Undo', label: 'Undo', group: 'edit' },
-  { key: 'Shift-Mod-z', command: redo, name: 'Redo', label: 'Redo', group: 'edit' },
+  { key: 'Mod-z', command: undo, name: 'Undo', label: '↶', group: 'edit' },
+  { key: 'Shift-Mod-z', command: redo, name: 'Redo', label: '↷', group: 'edit' },
   { key: 'Shift-Ctrl-0', command: setBlockType(n.paragraph!), name: 'Paragraph', label: '¶', group: 'format' },
   { key: 'Shift-Ctrl-1', command: setBlockType(n.heading!, { level: 1 }), name: 'Heading 1', label: 'H1', group: 'format', markdownOnly: true },
   { key: 'Shift-Ctrl-2', command: setBlockType(n.heading!, { level: 2 }), name: 'Heading 2', label: 'H2', group: 'format', markdownOnly: true },

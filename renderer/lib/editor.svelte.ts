@@ -10,7 +10,7 @@ import type { Node as PMNode } from 'prosemirror-model';
 import { EditorState, type Command, type Transaction } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
 import { perplexity, type EngineClient, type EngineStatus, type ModelInfo, type Prediction, type ScoreUpdate } from '../../common/api.ts';
-import { meanStdRange, type ColorMode, type Range } from '../../common/colors.ts';
+import { meanStdRange, type ColorMode, type Palette, type Range } from '../../common/colors.ts';
 import { renderAnnotatedHtml } from '../../common/export-html.ts';
 import type { DocumentFormat, Notice } from '../../common/shell.ts';
 import { countWords } from '../../common/stats.ts';
@@ -19,12 +19,15 @@ import type { EditorHandle } from './editor-handle.ts';
 import { FindReplace } from './find.svelte.ts';
 import { findPlugin } from './find-plugin.ts';
 import { editorKeymap } from './keymap.ts';
+import { overlayPlugin } from './overlay-plugin.ts';
 import { TokenPopover } from './popover.svelte.ts';
+import { TokenTooltip } from './tooltip.svelte.ts';
 import { markdownInputRules } from './input-rules.ts';
 import { parseMarkdown, serializeMarkdown, type MarkdownOrigin } from './markdown.ts';
 import { pasteProps, type NoticeAction } from './paste.ts';
 import { parsePlainText, serializePlainText } from './plain-text.ts';
-import { allFresh, optionsTransaction, resendTransaction, scoresKey, scoresPlugin, scoresTransaction, type DisplayOptions, type ScoresPluginConfig, type ScoresState } from './scores-plugin.ts';
+import { allFresh, optionsTransaction, resendTransaction, scoresKey, scoresPlugin, scoresTransaction, type DisplayOptions, type MarkStyle, type ScoresPluginConfig, type ScoresState } from './scores-plugin.ts';
+import { loadViewSettings, saveViewSettings } from './view-settings.ts';
 import { StatsPanel } from './stats.svelte.ts';
 
 export class LikelyEditor implements EditorHandle {
@@ -33,6 +36,10 @@ export class LikelyEditor implements EditorHandle {
   mode = $state<ColorMode>('logprob');
   dark = $state(false);
   coloring = $state(true);
+  palette = $state<Palette>('red-green');
+  markStyle = $state<MarkStyle>('background');
+  /** Only tokens less likely than this are marked; null: all. */
+  threshold = $state<number | null>(null);
   words = $state(0);
   tokenCount = $state(0);
   scored = $state(0);
@@ -50,6 +57,7 @@ export class LikelyEditor implements EditorHandle {
   canRedo = $state(false);
 
   readonly popover = new TokenPopover(this);
+  readonly tooltip = new TokenTooltip(this);
   readonly find = new FindReplace(this);
   readonly stats = new StatsPanel(this);
   view: EditorView | null = null;
@@ -62,6 +70,8 @@ export class LikelyEditor implements EditorHandle {
   private lastScale: unknown = null;
   private wordsTimer: ReturnType<typeof setTimeout> | undefined;
   private wasDisconnected = false;
+  /** The last key moved the caret (arrows, Home/End, Page Up/Down), not the pointer or typing. */
+  private caretByKeyboard = false;
   private doneWaiters = new Set<() => void>();
   /**
    * A new editor state (a file opened, setPlainText) holds no scores: its first text goes to the
@@ -79,6 +89,12 @@ export class LikelyEditor implements EditorHandle {
     readonly transport: Transport,
   ) {
     this.dark = typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
+    const view = loadViewSettings();
+    this.mode = view.mode;
+    this.palette = view.palette;
+    this.markStyle = view.style;
+    this.threshold = view.threshold;
+    this.coloring = view.coloring;
     this.config = {
       nextVersion: () => ++this.versionCounter,
       onText: (version, text) => {
@@ -90,7 +106,7 @@ export class LikelyEditor implements EditorHandle {
       },
       onUpdate: (s) => this.afterUpdate(s),
       measureViewport: (view) => visibleRange(view),
-      options: { mode: this.mode, theme: this.dark ? 'dark' : 'light' },
+      options: this.displayOptions(),
     };
     engine.on('scores', (up) => this.enqueue(up));
     engine.on('status', (st) => this.onStatus(st));
@@ -110,10 +126,24 @@ export class LikelyEditor implements EditorHandle {
       attributes: { 'aria-label': 'Draft', 'aria-multiline': 'true', role: 'textbox', spellcheck: 'true' },
       ...pasteProps({ showNotice: (n) => this.showNotice(n), textLength: () => this.scores()?.text.text.length ?? 0 }),
       handleClick: (_view, pos, event) => {
-        // A click places the caret; the popover opens only when asked: Alt+click or Ctrl/⌘+click (and Alt+Enter).
-        if (event.button !== 0 || event.shiftKey || event.detail > 1 || !(event.altKey || event.ctrlKey || event.metaKey)) return false;
+        // A click places the caret (and closes the popover); the popover opens only when asked:
+        // Alt+click or Ctrl/⌘+click on a token, Alt+Enter at the caret, or the tooltip's Details.
+        if (event.button !== 0 || event.shiftKey || event.detail > 1 || !(event.altKey || event.ctrlKey || event.metaKey)) {
+          this.popover.close(false);
+          return false;
+        }
         this.popover.openAt(pos, false);
         return true;
+      },
+      handleDOMEvents: {
+        keydown: (_view, event) => {
+          this.caretByKeyboard = /^(Arrow|Home|End|Page)/.test(event.key);
+          return false;
+        },
+        pointerdown: () => {
+          this.caretByKeyboard = false;
+          return false;
+        },
       },
     });
     document.documentElement.classList.toggle('dark', this.dark);
@@ -126,7 +156,7 @@ export class LikelyEditor implements EditorHandle {
   }
 
   private createState(doc: PMNode): EditorState {
-    return EditorState.create({ doc, plugins: [history(), markdownInputRules(() => this.format === 'markdown'), ...editorKeymap(this), scoresPlugin(this.config), findPlugin()] });
+    return EditorState.create({ doc, plugins: [history(), markdownInputRules(() => this.format === 'markdown'), ...editorKeymap(this), scoresPlugin(this.config), findPlugin(), overlayPlugin()] });
   }
 
   private dispatch(tr: Transaction): void {
@@ -135,8 +165,9 @@ export class LikelyEditor implements EditorHandle {
     view.updateState(view.state.apply(tr));
     if (tr.docChanged) {
       this.popover.close(false);
+      this.tooltip.hide();
       this.onDocChanged();
-    }
+    } else if (tr.selectionSet) this.tooltip.caretMoved(this.caretByKeyboard);
     this.find.sync();
     this.canUndo = undo(view.state);
     this.canRedo = redo(view.state);
@@ -163,7 +194,7 @@ export class LikelyEditor implements EditorHandle {
     // A new state (fresh undo history); the version counter keeps counting up.
     this.freshState = true;
     view.updateState(this.createState(doc));
-    view.dispatch(optionsTransaction(view.state, { mode: this.mode, theme: this.dark ? 'dark' : 'light', enabled: this.coloring }));
+    view.dispatch(optionsTransaction(view.state, this.displayOptions()));
     this.onDocChanged();
     this.countWords();
     this.canUndo = false;
@@ -262,8 +293,26 @@ export class LikelyEditor implements EditorHandle {
   // ------------------------------------------------------------------------------------------
   // Display options
 
+  private displayOptions() {
+    return { mode: this.mode, theme: this.dark ? ('dark' as const) : ('light' as const), palette: this.palette, style: this.markStyle, threshold: this.threshold, enabled: this.coloring };
+  }
+
+  private remember(): void {
+    saveViewSettings({ mode: this.mode, palette: this.palette, style: this.markStyle, threshold: this.threshold, coloring: this.coloring });
+  }
+
+  /** The palette, background or underline marks, and the "show only p < x" threshold (View menu). */
+  setLook(look: { palette?: Palette; style?: MarkStyle; threshold?: number | null }): void {
+    if (look.palette !== undefined) this.palette = look.palette;
+    if (look.style !== undefined) this.markStyle = look.style;
+    if (look.threshold !== undefined) this.threshold = look.threshold;
+    this.applyOptions({ palette: this.palette, style: this.markStyle, threshold: this.threshold });
+    this.remember();
+  }
+
   setMode(mode: ColorMode): void {
     this.mode = mode;
+    this.remember();
     this.stats.highlighted = null;
     this.applyOptions({ mode, highlight: null });
     this.lastMirror = null;
@@ -274,6 +323,7 @@ export class LikelyEditor implements EditorHandle {
 
   setColoring(on: boolean): void {
     this.coloring = on;
+    this.remember();
     if (!on) this.popover.close(false);
     this.applyOptions({ enabled: on });
   }

@@ -1,39 +1,107 @@
 /**
- * The token popover: the clicked token's numbers, the model's top-10 there, and fill-in rewrites of
- * the unlikely span around it (requested from the engine for the version it was opened on; a
- * result for an older version or a closed popover is dropped). A rewrite replaces the span as one
- * undo step of its own.
+ * The token popover, opened only when asked (Alt/Ctrl/⌘+click on a token, Alt+Enter or Ctrl+. at
+ * the caret, or the hover tooltip's Details): the token's numbers, the model's top-10 there, and
+ * rewrites of a span around it that fit both sides.
+ *
+ * The span is shown in the text while the popover is open (overlay-plugin.ts) and the writer
+ * chooses how much it covers: the word (the default) or the phrase of unlikely words around it
+ * (the engine's `suggestSpan`). Rewrites come from the engine's fill-in-the-blank, ranked by the
+ * whole sentence's likelihood; by default only rewrites that make the sentence more likely than
+ * the original are listed ("show less likely ones too" asks for the rest). The picked (or hovered)
+ * rewrite is previewed in its sentence. Every request is for the version the popover opened on; a
+ * result for an older version, another span or a closed popover is dropped without a word (a
+ * superseded request is normal, not an error). A rewrite replaces the span as one undo step.
  */
 import { closeHistory } from 'prosemirror-history';
 import type { InfillResult, Prediction } from '../../common/api.ts';
+import { rewriteEdit } from '../../common/rewrite.ts';
 import type { LikelyEditor } from './editor.svelte.ts';
+import { overlayTransaction } from './overlay-plugin.ts';
 import { tokenAt, type ScoresState, type TokenSpec } from './scores-plugin.ts';
 import { textToPos } from './text-map.ts';
 
+export interface TextSpan {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export type SpanKind = 'word' | 'phrase';
+
+/** Rewrites of one span (with or without the less likely ones). */
+export interface Rewrites {
+  state: 'loading' | 'done' | 'error';
+  result?: InfillResult;
+  error?: string;
+}
+
 export interface PopoverData {
-  /** Position of the token's first piece. */
-  pos: number;
+  /** Positions of the token's first piece (the anchor). */
+  from: number;
+  to: number;
   spec: TokenSpec;
   pending: boolean;
-  /** Viewport coordinates to show the popover at (below the token), and the token's top. */
-  x: number;
-  y: number;
-  yTop: number;
   version: number;
   predictions: Prediction[] | null;
-  infill: InfillResult | null;
-  infillState: 'idle' | 'loading' | 'done' | 'error';
-  infillError?: string;
-  /** The suggestion picked with the cycle shortcut (Alt+↓/↑), applied by Enter; -1 for none. */
-  selected: number;
   error: string | null;
+  /** The word around the token, and the engine's phrase (null until it answers, or when it is the word). */
+  word: TextSpan;
+  phrase: TextSpan | null;
+  spanKind: SpanKind;
+  /** List the rewrites that make the sentence less likely too. */
+  showWorse: boolean;
+  rewrites: Rewrites;
+  /** The suggestion picked with Alt+↓/↑, applied by Enter; -1 for none. */
+  selected: number;
+  /** The suggestion under the pointer (previewed), -1 for none. */
+  hovered: number;
+  /** The sentence around the span, [start, end) in the text. */
+  sentence: { start: number; end: number };
+  text: string;
   /** Opened from the keyboard: focus moves into the popover. */
   keyboard: boolean;
+}
+
+const WORD_CHAR = /[\p{L}\p{N}'’-]/u;
+
+/** The word around text offsets [start, end) (letters, digits, apostrophes, hyphens); the token itself when it holds none. */
+export function wordAround(text: string, start: number, end: number): TextSpan {
+  let a = start;
+  while (a < end && !WORD_CHAR.test(text[a]!)) a++;
+  if (a === end) {
+    // Punctuation or space: the token's non-space characters.
+    let s = start;
+    let e = end;
+    while (s < e && /\s/.test(text[s]!)) s++;
+    while (e > s && /\s/.test(text[e - 1]!)) e--;
+    return s < e ? { start: s, end: e, text: text.slice(s, e) } : { start, end, text: text.slice(start, end) };
+  }
+  let b = a;
+  while (b < text.length && WORD_CHAR.test(text[b]!)) b++;
+  while (a > 0 && WORD_CHAR.test(text[a - 1]!)) a--;
+  while (b > a && /['’-]/.test(text[b - 1]!)) b--;
+  while (a < b && /['’-]/.test(text[a]!)) a++;
+  return { start: a, end: b, text: text.slice(a, b) };
+}
+
+/** The sentence holding [start, end): from after the previous . ! ? or blank line to the next one (inclusive). */
+export function sentenceAround(text: string, start: number, end: number): { start: number; end: number } {
+  let a = start;
+  while (a > 0 && !/[.!?]\s/.test(text.slice(a - 1, a + 1)) && text.slice(a - 2, a) !== '\n\n') a--;
+  while (a < start && /\s/.test(text[a]!)) a++;
+  let b = end;
+  while (b < text.length && !/[.!?]/.test(text[b - 1] ?? '') && text.slice(b, b + 2) !== '\n\n') b++;
+  if (b > end && /[.!?]/.test(text[b - 1] ?? '')) {
+    while (b < text.length && /[.!?"'”’)]/.test(text[b]!)) b++;
+  }
+  return { start: Math.min(a, start), end: Math.max(b, end) };
 }
 
 export class TokenPopover {
   current = $state.raw<PopoverData | null>(null);
   private request = 0;
+  /** Rewrites already computed for this popover, by span and "with the less likely ones". */
+  private cache = new Map<string, Rewrites>();
 
   constructor(private readonly editor: LikelyEditor) {}
 
@@ -52,22 +120,29 @@ export class TokenPopover {
     if (!view || !s || !coloring) return;
     const hit = tokenAt(s, pos) ?? (fallback !== undefined ? tokenAt(s, fallback) : null);
     if (!hit) return this.close(false);
-    const coords = view.coordsAtPos(Math.min(hit.from, view.state.doc.content.size));
+    const text = s.text.text;
+    const word = wordAround(text, hit.spec.t.start, hit.spec.t.end);
+    this.cache = new Map();
     this.current = {
-      pos: hit.from,
+      from: hit.from,
+      to: hit.to,
       spec: hit.spec,
       pending: hit.pending,
-      x: coords.left,
-      y: coords.bottom,
-      yTop: coords.top,
       version: s.version,
       predictions: null,
-      infill: null,
-      infillState: 'idle',
-      selected: -1,
       error: null,
+      word,
+      phrase: null,
+      spanKind: 'word',
+      showWorse: false,
+      rewrites: { state: 'loading' },
+      selected: -1,
+      hovered: -1,
+      sentence: sentenceAround(text, word.start, word.end),
+      text,
       keyboard,
     };
+    this.markSpan();
     if (!hit.pending) this.loadDetails();
   }
 
@@ -75,11 +150,15 @@ export class TokenPopover {
   scored(s: ScoresState): void {
     const p = this.current;
     if (!p?.pending) return;
-    const hit = tokenAt(s, p.pos);
+    const hit = tokenAt(s, p.from);
     if (hit && !hit.pending) {
       this.current = { ...p, spec: hit.spec, pending: false, version: s.version };
       this.loadDetails();
     }
+  }
+
+  private update(request: number, patch: Partial<PopoverData>): void {
+    if (request === this.request && this.current) this.current = { ...this.current, ...patch };
   }
 
   private loadDetails(): void {
@@ -87,36 +166,114 @@ export class TokenPopover {
     if (!p) return;
     const { engine } = this.editor;
     const request = ++this.request;
-    const update = (patch: Partial<PopoverData>) => {
-      if (request === this.request && this.current) this.current = { ...this.current, ...patch };
-    };
     const { version } = p;
-    const index = p.spec.i;
-    engine.call('topK', { version, index, k: 10 }).then(
-      (predictions) => update({ predictions }),
-      (e: Error) => update({ error: e.message }),
+    engine.call('topK', { version, index: p.spec.i, k: 10 }).then(
+      (predictions) => this.update(request, { predictions }),
+      (e: Error) => this.update(request, { error: e.message }),
     );
-    this.current = { ...p, infillState: 'loading' };
-    engine
-      .call('suggestSpan', { version, index })
-      .then((span) => engine.call('infill', { version, start: span.start, end: span.end, k: 8 }))
+    engine.call('suggestSpan', { version, index: p.spec.i }).then(
+      (span) => {
+        const cur = this.current;
+        if (request !== this.request || !cur) return;
+        const phrase = { start: span.start, end: span.end, text: cur.text.slice(span.start, span.end) };
+        this.update(request, { phrase: phrase.start === cur.word.start && phrase.end === cur.word.end ? null : phrase });
+      },
+      () => {},
+    );
+    this.loadRewrites(request);
+  }
+
+  private span(p: PopoverData): TextSpan {
+    return p.spanKind === 'phrase' && p.phrase ? p.phrase : p.word;
+  }
+
+  /** Fetches (or takes from the cache) the rewrites of the current span. */
+  private loadRewrites(request = this.request): void {
+    const p = this.current;
+    if (!p || p.pending) return;
+    const span = this.span(p);
+    const key = `${span.start}:${span.end}:${p.showWorse}`;
+    const cached = this.cache.get(key);
+    this.update(request, { rewrites: cached ?? { state: 'loading' }, selected: -1, hovered: -1 });
+    if (cached) return;
+    const store = (r: Rewrites) => {
+      this.cache.set(key, r);
+      const cur = this.current;
+      if (request !== this.request || !cur) return;
+      const now = this.span(cur);
+      if (now.start === span.start && now.end === span.end && cur.showWorse === p.showWorse) this.update(request, { rewrites: r });
+    };
+    this.editor.engine
+      .call('infill', { version: p.version, start: span.start, end: span.end, k: 8, ...(p.showWorse ? { includeWorse: true } : {}) })
       .then(
-        (infill) => update({ infill, infillState: 'done' }),
-        (e: Error) => update({ infillState: 'error', infillError: e.message }),
+        (result) => store({ state: 'done', result }),
+        (e: Error) => {
+          // Superseded by an edit: the popover is closed or moved on; nothing to say.
+          if (request === this.request && this.current?.version === p.version) store({ state: 'error', error: e.message });
+        },
       );
+  }
+
+  /** Where the token is on screen (viewport coordinates), for placing the popover. */
+  anchorRect(): { top: number; bottom: number; left: number } | null {
+    const view = this.editor.view;
+    const p = this.current;
+    if (!view || !p) return null;
+    const size = view.state.doc.content.size;
+    const a = view.coordsAtPos(Math.min(p.from, size), 1);
+    const b = view.coordsAtPos(Math.min(p.to, size), -1);
+    return { top: Math.min(a.top, b.top), bottom: Math.max(a.bottom, b.bottom), left: a.left };
+  }
+
+  /** Word or phrase: which span the rewrites replace. */
+  setSpanKind(kind: SpanKind): void {
+    const p = this.current;
+    if (!p || p.spanKind === kind || (kind === 'phrase' && !p.phrase)) return;
+    const span = kind === 'phrase' && p.phrase ? p.phrase : p.word;
+    this.current = { ...p, spanKind: kind, sentence: sentenceAround(p.text, span.start, span.end) };
+    this.markSpan();
+    this.loadRewrites();
+  }
+
+  setShowWorse(on: boolean): void {
+    const p = this.current;
+    if (!p || p.showWorse === on) return;
+    this.current = { ...p, showWorse: on };
+    this.loadRewrites();
+  }
+
+  hover(i: number): void {
+    if (this.current && this.current.hovered !== i) this.current = { ...this.current, hovered: i };
+  }
+
+  /** Shows the span the rewrites replace in the text (cleared when the popover closes). */
+  private markSpan(): void {
+    const view = this.editor.view;
+    const s = this.editor.scores();
+    const p = this.current;
+    if (!view || !s) return;
+    const ranges = [];
+    if (p) {
+      const span = this.span(p);
+      ranges.push({ from: textToPos(s.text, span.start, 1), to: textToPos(s.text, span.end, -1), class: 'rewrite-span', title: 'The rewrites replace this' });
+    }
+    view.dispatch(overlayTransaction(view.state, 'rewrite', ranges));
   }
 
   close(refocus = true): void {
     if (!this.current) return;
     this.request++;
     this.current = null;
-    if (refocus) this.editor.view?.focus();
+    this.cache = new Map();
+    const view = this.editor.view;
+    if (view) view.dispatch(overlayTransaction(view.state, 'rewrite', []));
+    if (refocus) view?.focus();
   }
 
   /** Moves the picked suggestion (wrapping around); false when the popover shows none. */
   cycle(step: 1 | -1): boolean {
     const p = this.current;
-    const n = p?.infillState === 'done' ? (p.infill?.suggestions.length ?? 0) : 0;
+    const n = p?.rewrites.state === 'done' ? (p.rewrites.result?.suggestions.length ?? 0) : 0;
     if (!p || n === 0) return false;
     this.current = { ...p, selected: p.selected < 0 ? (step > 0 ? 0 : n - 1) : (p.selected + step + n) % n };
     return true;
@@ -125,26 +282,27 @@ export class TokenPopover {
   /** Applies the suggestion picked with the cycle shortcut; false when none is picked. */
   applySelected(): boolean {
     const p = this.current;
-    const suggestion = p && p.selected >= 0 ? p.infill?.suggestions[p.selected] : undefined;
+    const suggestion = p && p.selected >= 0 ? p.rewrites.result?.suggestions[p.selected] : undefined;
     if (suggestion) this.apply(suggestion.text);
     return !!suggestion;
   }
 
   /**
-   * Replaces the span of the fill-in suggestions with `text`, as one undoable step of its own (not
-   * merged with typing just before or after it). The edit makes a new version, so the engine
-   * re-scores from the span on.
+   * Replaces the span with `text`, as one undoable step of its own (not merged with typing just
+   * before or after it). Deleting a word takes one of the spaces around it too. The edit makes a
+   * new version, so the engine re-scores from the span on.
    */
   apply(text: string): void {
     const view = this.editor.view;
     const s = this.editor.scores();
     const p = this.current;
-    if (!view || !s || !p?.infill || p.version !== s.version) return;
-    const { start, end } = p.infill.span;
-    const from = textToPos(s.text, start, 1);
-    const to = textToPos(s.text, end, -1);
+    const result = p?.rewrites.result;
+    if (!view || !s || !p || !result || p.version !== s.version) return;
+    const edit = rewriteEdit(s.text.text, result.span.start, result.span.end, text);
+    const from = textToPos(s.text, edit.start, 1);
+    const to = textToPos(s.text, edit.end, -1);
     this.close();
-    view.dispatch(closeHistory(view.state.tr.insertText(text, from, Math.max(from, to))).scrollIntoView());
+    view.dispatch(closeHistory(view.state.tr.insertText(edit.insert, from, Math.max(from, to))).scrollIntoView());
     view.dispatch(closeHistory(view.state.tr));
     view.focus();
   }

@@ -34,7 +34,7 @@ import { Plugin, PluginKey, type EditorState, type Transaction } from 'prosemirr
 import { Decoration, DecorationSet, type EditorView } from 'prosemirror-view';
 import type { Node as PMNode } from 'prosemirror-model';
 import type { ScoreUpdate, TokenScore } from '../../common/api.ts';
-import { colorScale, type ColorMode, type Theme } from '../../common/colors.ts';
+import { colorScale, type ColorMode, type Look, type Palette, type Theme } from '../../common/colors.ts';
 import { tokenLabel } from '../../common/format.ts';
 import { commonPrefix, docToText, placeToken, textToPos, type DocText } from './text-map.ts';
 
@@ -58,9 +58,16 @@ export interface Mirror {
   done: boolean;
 }
 
+/** How a token shows its color: as its background, or as an underline (the text keeps the page's background). */
+export type MarkStyle = 'background' | 'underline';
+
 export interface DisplayOptions {
   mode: ColorMode;
   theme: Theme;
+  palette: Palette;
+  style: MarkStyle;
+  /** Only tokens less likely than this probability are marked (null: every token). */
+  threshold: number | null;
   enabled: boolean;
   /** Mirror token indexes to highlight (e.g. a histogram bar), or null. */
   highlight: ReadonlySet<number> | null;
@@ -116,7 +123,16 @@ const SMALL_DOCUMENT = 4000;
 const VIEWPORT_MARGIN = 600;
 /** Positions the document may grow or shrink by before the viewport is measured again. */
 const MEASURE_AFTER_CHANGE = 256;
-const DEFAULT_OPTIONS: DisplayOptions = { mode: 'logprob', theme: 'light', enabled: true, highlight: null };
+const DEFAULT_OPTIONS: DisplayOptions = { mode: 'logprob', theme: 'light', palette: 'red-green', style: 'background', threshold: null, enabled: true, highlight: null };
+
+/** The colors of a set of options. */
+function scaleFor(options: DisplayOptions, tokens: readonly TokenScore[]): (t: TokenScore) => string {
+  const look: Look = { palette: options.palette, variant: options.style === 'underline' ? 'line' : 'fill' };
+  return colorScale(options.mode, tokens, options.theme, look);
+}
+
+/** Whether a set of options colors tokens differently from another (a new scale is needed). */
+const newColors = (a: DisplayOptions, b: DisplayOptions) => a.mode !== b.mode || a.theme !== b.theme || a.palette !== b.palette || a.style !== b.style;
 const NO_MIRROR: Mirror = { version: -1, tokens: [], tokenCount: 0, done: false };
 
 /** Number of tokens (of a sorted, contiguous list) whose end is < offset, searched in [0, limit). */
@@ -216,7 +232,7 @@ function updateScale(s: ScoresState): ScoresState {
   const { tokens, done } = s.mirror;
   const basis = s.scaleBasis;
   if (tokens === basis.tokens || !(done || (!basis.complete && tokens.length > 0 && tokens.length >= 2 * basis.tokens.length))) return s;
-  return { ...s, scale: colorScale(s.options.mode, tokens, s.options.theme), scaleBasis: { tokens, complete: done } };
+  return { ...s, scale: scaleFor(s.options, tokens), scaleBasis: { tokens, complete: done } };
 }
 
 function applyDocChange(s: ScoresState, tr: Transaction, config: ScoresPluginConfig): ScoresState {
@@ -260,7 +276,7 @@ function markerDOM(className: string, color: string, title: string, index: strin
     const el = document.createElement('span');
     el.className = className;
     el.style.setProperty('--c', color);
-    el.title = title;
+    el.setAttribute('aria-description', title);
     if (index !== null) el.dataset.i = index;
     el.textContent = '↵';
     return el;
@@ -270,14 +286,17 @@ function markerDOM(className: string, color: string, title: string, index: strin
 /** Drawn decorations for entries of the full set: colored, pending ones (at or after `boundary`) marked. */
 function displayDecorations(s: ScoresState, entries: Iterable<Decoration>, boundary: number): Decoration[] {
   const highlight = s.options.highlight;
+  // "Show only p < x": likelier tokens keep their numbers (hover, popover) but no color.
+  const quietFrom = s.options.threshold === null ? Infinity : Math.log(s.options.threshold);
   const colors = new Map<TokenScore, string>();
   const out: Decoration[] = [];
   for (const d of entries) {
     const spec = d.spec as TokenSpec;
-    let color = colors.get(spec.t);
+    const quiet = spec.t.logprob >= quietFrom;
+    let color = quiet ? 'transparent' : colors.get(spec.t);
     if (color === undefined) colors.set(spec.t, (color = s.scale(spec.t)));
     const pending = d.from >= boundary;
-    let cls = 'tok';
+    let cls = quiet ? 'tok quiet' : 'tok';
     if (pending) cls += ' pending';
     if (spec.ws) cls += ' ws';
     if (!pending && highlight?.has(spec.i)) cls += ' hl';
@@ -287,7 +306,8 @@ function displayDecorations(s: ScoresState, entries: Iterable<Decoration>, bound
       cls += ' nl';
       out.push(Decoration.widget(d.from, markerDOM(cls, color, title, index), { side: 1, key: `${cls}|${color}|${index}|${title}`, ignoreSelection: true, tok: spec, color }));
     } else {
-      const attrs: Record<string, string> = { class: cls, style: `--c: ${color}`, title };
+      // The numbers are the token's description (read by screen readers; the hover tooltip shows them).
+      const attrs: Record<string, string> = { class: cls, style: `--c: ${color}`, 'aria-description': title };
       if (index !== null) attrs['data-i'] = index;
       out.push(Decoration.inline(d.from, d.to, attrs, spec));
     }
@@ -388,7 +408,7 @@ export function initialScoresState(doc: PMNode, config: ScoresPluginConfig): Sco
     deco: DecorationSet.empty,
     options,
     viewport: null,
-    scale: colorScale(options.mode, [], options.theme),
+    scale: scaleFor(options, []),
     scaleBasis: { tokens: [], complete: false },
     display: DecorationSet.empty,
   };
@@ -407,7 +427,7 @@ export function applyScoresTransaction(s: ScoresState, tr: Transaction, config: 
   } else if (meta?.type === 'options') {
     const options = { ...next.options, ...meta.options };
     const { tokens, complete } = next.scaleBasis;
-    const scale = options.mode !== next.options.mode || options.theme !== next.options.theme ? colorScale(options.mode, tokens, options.theme) : next.scale;
+    const scale = newColors(options, next.options) ? scaleFor(options, tokens) : next.scale;
     next = { ...next, options, scale, scaleBasis: { tokens, complete } };
   } else if (meta?.type === 'viewport') next = { ...next, viewport: meta.viewport };
   else if (meta?.type === 'resend') {
@@ -436,6 +456,8 @@ export function scoresPlugin(config: ScoresPluginConfig): Plugin<ScoresState> {
     },
     props: {
       decorations: (state) => scoresKey.getState(state)?.display,
+      // The document's class says how tokens show their color (styles.css).
+      attributes: (state): Record<string, string> => ({ class: `marks-${scoresKey.getState(state)?.options.style ?? 'background'}` }),
     },
     view: (view) => {
       let sentVersion = -1;
