@@ -37,6 +37,13 @@ export interface ReviewSpan {
    */
   key: string;
   /**
+   * For a surprising span, the key of each of its unlikely words (the word in the same context):
+   * ignoring the span ignores them too, so it stays ignored when an edit elsewhere moves the
+   * document's cutoff and with it the span's edges (it returns if it grows a new unlikely word).
+   * Empty for the other kinds.
+   */
+  wordKeys: string[];
+  /**
    * What "ignore all like this" adds to the ignored words, normalized: for a surprising span each of
    * its unlikely words (not a likely word it bridges), for a predictable run or a repeat its whole
    * text (the same phrase anywhere).
@@ -219,20 +226,15 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   const o = { ...REVIEW_DEFAULTS, ...options };
   const n = tokens.length;
 
-  // Token log-probs, their running sum (any span's surprisal in O(1)) and the document's spread.
+  // Token log-probs and their running sum (any span's surprisal in O(1)). A log-prob that is not a
+  // number (no score) counts as 0 nats.
   const logprob = new Float64Array(n);
   const cum = new Float64Array(n + 1);
-  let mean = 0;
   for (let i = 0; i < n; i++) {
     const lp = tokens[i]!.logprob;
-    logprob[i] = Number.isFinite(lp) ? lp : -100;
+    logprob[i] = Number.isNaN(lp) ? 0 : Math.max(lp, -100);
     cum[i + 1] = cum[i]! + logprob[i]!;
-    mean += logprob[i]!;
   }
-  mean = n ? mean / n : 0;
-  let sq = 0;
-  for (let i = 0; i < n; i++) sq += (logprob[i]! - mean) ** 2;
-  const cutoff = { logprob: mean - o.unlikelySpread * Math.sqrt(n ? sq / n : 0), rank: o.unlikelyRank };
   const surprisalOf = (first: number, last: number) => cum[first]! - cum[last]!;
 
   // Units: words with the tokens that cover them, words sharing a token merged (a CJK token of two
@@ -288,45 +290,14 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   };
   const keyOf = (kind: ReviewKind, start: number, end: number, normalized: string) =>
     `${kind}\u241f${contextWord(wordBefore(words, start))}\u241f${normalized}\u241f${contextWord(wordAfter(words, end))}`;
-  const span = <K extends ReviewKind>(kind: K, start: number, end: number, first: number, last: number, spanWords: string[] | null) => {
+  const span = <K extends ReviewKind>(kind: K, start: number, end: number, first: number, last: number, spanWords: string[] | null, wordKeys: string[] = []) => {
     const spanText = text.slice(start, end);
     const normalized = normalizeWords(spanText);
     const surprisal = surprisalOf(first, last);
     let peak = 0;
     for (let i = first; i < last; i++) peak = Math.max(peak, -logprob[i]!);
-    return { kind, start, end, text: spanText, first, last, surprisal, peak, probability: Math.exp(-surprisal), key: keyOf(kind, start, end, normalized), words: spanWords ?? [normalized] };
+    return { kind, start, end, text: spanText, first, last, surprisal, peak, probability: Math.exp(-surprisal), key: keyOf(kind, start, end, normalized), wordKeys, words: spanWords ?? [normalized] };
   };
-
-  // Surprising: a run of unlikely units, bridging one likely unit between two unlikely ones, never
-  // across a sentence or line end, at most maxWords units.
-  const unlikelyUnit = new Uint8Array(units);
-  for (let u = 0; u < units; u++) {
-    for (let i = unitFirst[u]!; i < unitLast[u]!; i++) {
-      if (logprob[i]! < cutoff.logprob || tokens[i]!.rank > cutoff.rank) {
-        unlikelyUnit[u] = 1;
-        break;
-      }
-    }
-  }
-  const surprising: ReviewSpan[] = [];
-  for (let u = 0; u < units; ) {
-    if (!unlikelyUnit[u]) {
-      u++;
-      continue;
-    }
-    let last = u;
-    while (last + 1 < units && last + 1 - u < o.maxWords && !breakBefore[last + 1]) {
-      const next = last + 1;
-      if (unlikelyUnit[next]) last = next;
-      else if (o.bridge && next + 1 < units && next + 1 - u < o.maxWords && unlikelyUnit[next + 1] && !breakBefore[next + 1]) last = next + 1;
-      else break;
-    }
-    const unlikelyWords: string[] = [];
-    for (let x = u; x <= last; x++) if (unlikelyUnit[x]) unlikelyWords.push(normalizedWord(unitStart[x]!, unitEnd[x]!));
-    surprising.push(span('surprising', unitStart[u]!, unitEnd[last]!, unitFirst[u]!, unitLast[last]!, unlikelyWords));
-    u = last + 1;
-  }
-  surprising.sort((a, b) => b.peak - a.peak || b.surprisal - a.surprisal || a.start - b.start);
 
   // Repeats: at each token, the latest earlier position with the same n token ids (hashed; the ids
   // are compared, so a collision costs only a missed match), extended while the ids agree. Every
@@ -374,6 +345,60 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
     i += len;
   }
   repeats.sort((a, b) => b.last - b.first - (a.last - a.first) || a.start - b.start);
+
+  // The cutoff: mean − spread × sd of the log-probs of the tokens that are scored and copy nothing
+  // (a pasted paragraph, near-certain the second time, would otherwise raise the mean and flag more
+  // of the rest).
+  let sum = 0;
+  let counted = 0;
+  for (let i = 0; i < n; i++) {
+    if (inRepeat[i] || Number.isNaN(tokens[i]!.logprob)) continue;
+    sum += logprob[i]!;
+    counted++;
+  }
+  const mean = counted ? sum / counted : 0;
+  let sq = 0;
+  for (let i = 0; i < n; i++) if (!inRepeat[i] && !Number.isNaN(tokens[i]!.logprob)) sq += (logprob[i]! - mean) ** 2;
+  const cutoff = { logprob: mean - o.unlikelySpread * Math.sqrt(counted ? sq / counted : 0), rank: o.unlikelyRank };
+
+  // Surprising: a run of unlikely units, bridging one likely unit between two unlikely ones, never
+  // across a sentence or line end, at most maxWords units.
+  // The document's first token, scored with no context at all, makes no word unlikely, nor does a
+  // token of a copy (its words are flagged where they first appear; the copy is a repeat).
+  const unlikelyUnit = new Uint8Array(units);
+  for (let u = 0; u < units; u++) {
+    for (let i = Math.max(1, unitFirst[u]!); i < unitLast[u]!; i++) {
+      if (!inRepeat[i] && (logprob[i]! < cutoff.logprob || tokens[i]!.rank > cutoff.rank)) {
+        unlikelyUnit[u] = 1;
+        break;
+      }
+    }
+  }
+  const surprising: ReviewSpan[] = [];
+  for (let u = 0; u < units; ) {
+    if (!unlikelyUnit[u]) {
+      u++;
+      continue;
+    }
+    let last = u;
+    while (last + 1 < units && last + 1 - u < o.maxWords && !breakBefore[last + 1]) {
+      const next = last + 1;
+      if (unlikelyUnit[next]) last = next;
+      else if (o.bridge && next + 1 < units && next + 1 - u < o.maxWords && unlikelyUnit[next + 1] && !breakBefore[next + 1]) last = next + 1;
+      else break;
+    }
+    const unlikelyWords: string[] = [];
+    const wordKeys: string[] = [];
+    for (let x = u; x <= last; x++) {
+      if (!unlikelyUnit[x]) continue;
+      const word = normalizedWord(unitStart[x]!, unitEnd[x]!);
+      unlikelyWords.push(word);
+      wordKeys.push(keyOf('surprising', unitStart[x]!, unitEnd[x]!, word));
+    }
+    surprising.push(span('surprising', unitStart[u]!, unitEnd[last]!, unitFirst[u]!, unitLast[last]!, unlikelyWords, wordKeys));
+    u = last + 1;
+  }
+  surprising.sort((a, b) => b.peak - a.peak || b.surprisal - a.surprisal || a.start - b.start);
 
   // Predictable: a run of highly likely tokens outside every copy, within a sentence and a line,
   // trimmed to start and end with whole words.
@@ -446,9 +471,9 @@ export interface ReviewIgnores {
   words: Iterable<string>;
 }
 
-/** The span's key added to the ignored keys. */
+/** The span's key (and its words' keys) added to the ignored keys. */
 export function ignoreSpan(ignores: ReviewIgnores, span: ReviewSpan): { keys: string[]; words: string[] } {
-  return { keys: [...new Set([...ignores.keys, span.key])], words: [...ignores.words] };
+  return { keys: [...new Set([...ignores.keys, span.key, ...span.wordKeys])], words: [...ignores.words] };
 }
 
 /** "Ignore all like this": the span's words (normalized) added to the ignored words. */
@@ -456,9 +481,13 @@ export function ignoreAllLikeThis(ignores: ReviewIgnores, span: ReviewSpan): { k
   return { keys: [...ignores.keys], words: [...new Set([...ignores.words, ...span.words])] };
 }
 
-/** True when the writer ignored this span: its key, or every one of its words. */
+/** True when the writer ignored this span: its key, the keys of all its unlikely words, or all its words. */
 export function isIgnored(span: ReviewSpan, keys: ReadonlySet<string>, words: ReadonlySet<string>): boolean {
-  return keys.has(span.key) || (span.words.length > 0 && span.words.every((w) => words.has(w)));
+  return (
+    keys.has(span.key) ||
+    (span.wordKeys.length > 0 && span.wordKeys.every((k) => keys.has(k))) ||
+    (span.words.length > 0 && span.words.every((w) => words.has(w)))
+  );
 }
 
 /** The review without the spans the writer ignored (order kept). */

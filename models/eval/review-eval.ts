@@ -77,22 +77,26 @@ function drafts(): Draft[] {
 }
 
 type Ranking = (s: ReviewSpan, tokens: readonly TokenScore[]) => number;
-const RANKINGS: [string, Ranking][] = [
+const worst = (s: ReviewSpan, t: readonly TokenScore[]) => t.slice(s.first, s.last).map((x) => -x.logprob).sort((a, b) => b - a);
+/** reviewSpans' own order first (the span's most surprising token, then Σ, then position). */
+const RANKINGS: [string, Ranking | null][] = [
+  ['max −log p (peak; the rule)', null],
   ['Σ −log p', (s) => s.surprisal],
-  ['max −log p', (s, t) => Math.max(...t.slice(s.first, s.last).map((x) => -x.logprob))],
   ['Σ (−log p − entropy)', (s, t) => t.slice(s.first, s.last).reduce((a, x) => a - x.logprob - x.entropy, 0)],
   ['mean −log p', (s) => s.surprisal / (s.last - s.first)],
-  ['two worst −log p', (s, t) => t.slice(s.first, s.last).map((x) => -x.logprob).sort((a, b) => b - a).slice(0, 2).reduce((a, b) => a + b, 0)],
-  ['max −log p + next token', (s, t) => Math.max(...t.slice(s.first, s.last).map((x) => -x.logprob)) - (t[s.last]?.logprob ?? 0)],
+  ['two worst −log p', (s, t) => worst(s, t).slice(0, 2).reduce((a, b) => a + b, 0)],
 ];
+const RULE = 'µ − 1.5σ';
 const RULES: [string, ReviewOptions][] = [
   ['µ − 1σ', { unlikelySpread: 1 }],
-  ['µ − 1.5σ', { unlikelySpread: 1.5 }],
+  [RULE, {}],
+  ['µ − 1.5σ, no bridging', { bridge: false }],
+  ['µ − 1.5σ, one word a span', { maxWords: 1 }],
   ['µ − 2σ', { unlikelySpread: 2 }],
   ['µ − 2.5σ', { unlikelySpread: 2.5 }],
   ['rank > 1,000', { unlikelySpread: 1e9, unlikelyRank: 1000 }],
+  ['rank > 5,000', { unlikelySpread: 1e9, unlikelyRank: 5000 }],
   ['rank > 10,000', { unlikelySpread: 1e9, unlikelyRank: 10000 }],
-  ['µ − 2σ or rank > 10,000', { unlikelySpread: 2, unlikelyRank: 10000 }],
 ];
 
 async function main() {
@@ -104,27 +108,31 @@ async function main() {
   const words = set.reduce((a, d) => a + countWords(d.original), 0);
   const plantedCount = set.reduce((a, d) => a + d.planted.length, 0);
   console.log(`${set.length} drafts (${SOURCES.join(', ')}), ${words} words, ${plantedCount} planted words; model ${engine.info.name}\n`);
-  console.log('| rule | ranking | planted words in a span | in the top 3 | top 5 | top 10 | spans per 1,000 words (unplanted) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const [ruleName, rule] of RULES) {
+  const measure = (rule: ReviewOptions, rank: Ranking | null) => {
+    const hits = { any: 0, 3: 0, 5: 0, 10: 0 };
+    for (const { draft, planted: tokens } of scored) {
+      const list = reviewSpans(draft.text, tokens, rule).surprising.map((s, i) => ({ s, score: rank ? rank(s, tokens) : -i }));
+      list.sort((a, b) => b.score - a.score || a.s.start - b.s.start);
+      for (const p of draft.planted) {
+        const at = list.findIndex(({ s }) => s.start <= p.start && s.end >= p.end);
+        if (at < 0) continue;
+        hits.any++;
+        for (const k of [3, 5, 10] as const) if (at < k) hits[k]++;
+      }
+    }
+    const pct = (k: number) => `${((100 * k) / plantedCount).toFixed(0)} %`;
+    return `${pct(hits.any)} | ${pct(hits[3])} | ${pct(hits[5])} | ${pct(hits[10])}`;
+  };
+  console.log('| rule (ranked by peak) | planted words in a span | in the top 3 | top 5 | top 10 | spans per 1,000 words (unplanted) |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [name, rule] of RULES) {
     let spans = 0;
     for (const s of scored) spans += reviewSpans(s.draft.original, s.original, rule).surprising.length;
-    for (const [rankName, rank] of RANKINGS) {
-      const hits = { any: 0, 3: 0, 5: 0, 10: 0 };
-      for (const { draft, planted: tokens } of scored) {
-        const list = reviewSpans(draft.text, tokens, rule).surprising.map((s) => ({ s, score: rank(s, tokens) }));
-        list.sort((a, b) => b.score - a.score || a.s.start - b.s.start);
-        for (const p of draft.planted) {
-          const at = list.findIndex(({ s }) => s.start <= p.start && s.end >= p.end);
-          if (at < 0) continue;
-          hits.any++;
-          for (const k of [3, 5, 10] as const) if (at < k) hits[k]++;
-        }
-      }
-      const pct = (k: number) => `${((100 * k) / plantedCount).toFixed(0)} %`;
-      console.log(`| ${ruleName} | ${rankName} | ${pct(hits.any)} | ${pct(hits[3])} | ${pct(hits[5])} | ${pct(hits[10])} | ${((1000 * spans) / words).toFixed(1)} |`);
-    }
+    console.log(`| ${name} | ${measure(rule, null)} | ${((1000 * spans) / words).toFixed(1)} |`);
   }
+  console.log(`\n| ranking (rule ${RULE}) | planted words in a span | in the top 3 | top 5 | top 10 |`);
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [name, rank] of RANKINGS) console.log(`| ${name} | ${measure({}, rank)} |`);
 }
 
 main().catch((e) => {
