@@ -117,10 +117,14 @@ const isNumberJoiner = (c: string) => c === '.' || c === ',';
 const isBreakChar = (c: number) =>
   c === 10 || c === 13 || c === 0x2e || c === 0x21 || c === 0x3f || c === 0x3b || c === 0x3a || c === 0x2026 || c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0x2029 || c === 0x2028;
 
+const PLAIN_ASCII = /[^!-~]/;
+const QUOTES = /[’‘]/g;
+const SPACES = /\s+/g;
+
 /** Word text as "ignore" compares it: NFKC, lower case, ’ as ', whitespace collapsed. */
 export function normalizeWords(text: string): string {
-  if (!/[^!-~]/.test(text)) return text.toLowerCase();
-  return (NON_ASCII.test(text) ? text.normalize('NFKC') : text).toLowerCase().replace(/[’‘]/g, "'").replace(/\s+/g, ' ').trim();
+  if (!PLAIN_ASCII.test(text)) return text.toLowerCase();
+  return (NON_ASCII.test(text) ? text.normalize('NFKC') : text).toLowerCase().replace(QUOTES, "'").replace(SPACES, ' ').trim();
 }
 
 interface Words {
@@ -281,12 +285,10 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   }
 
   const normalizedWord = (from: number, to: number) => normalizeWords(text.slice(from, to));
-  const contextWords = new Map<number, string>();
+  const contextWords: (string | undefined)[] = [];
   const contextWord = (w: number) => {
     if (w < 0 || w >= words.length) return '';
-    let s = contextWords.get(w);
-    if (s === undefined) contextWords.set(w, (s = normalizedWord(words.start[w]!, words.end[w]!)));
-    return s;
+    return (contextWords[w] ??= normalizedWord(words.start[w]!, words.end[w]!));
   };
   const keyOf = (kind: ReviewKind, start: number, end: number, normalized: string) =>
     `${kind}\u241f${contextWord(wordBefore(words, start))}\u241f${normalized}\u241f${contextWord(wordAfter(words, end))}`;
@@ -387,15 +389,22 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
       else if (o.bridge && next + 1 < units && next + 1 - u < o.maxWords && unlikelyUnit[next + 1] && !breakBefore[next + 1]) last = next + 1;
       else break;
     }
-    const unlikelyWords: string[] = [];
-    const wordKeys: string[] = [];
-    for (let x = u; x <= last; x++) {
-      if (!unlikelyUnit[x]) continue;
-      const word = normalizedWord(unitStart[x]!, unitEnd[x]!);
-      unlikelyWords.push(word);
-      wordKeys.push(keyOf('surprising', unitStart[x]!, unitEnd[x]!, word));
+    if (last === u) {
+      // One word: its key is its word key (the common case, made once).
+      const one = span('surprising', unitStart[u]!, unitEnd[u]!, unitFirst[u]!, unitLast[u]!, null);
+      one.wordKeys = [one.key];
+      surprising.push(one);
+    } else {
+      const unlikelyWords: string[] = [];
+      const wordKeys: string[] = [];
+      for (let x = u; x <= last; x++) {
+        if (!unlikelyUnit[x]) continue;
+        const word = normalizedWord(unitStart[x]!, unitEnd[x]!);
+        unlikelyWords.push(word);
+        wordKeys.push(keyOf('surprising', unitStart[x]!, unitEnd[x]!, word));
+      }
+      surprising.push(span('surprising', unitStart[u]!, unitEnd[last]!, unitFirst[u]!, unitLast[last]!, unlikelyWords, wordKeys));
     }
-    surprising.push(span('surprising', unitStart[u]!, unitEnd[last]!, unitFirst[u]!, unitLast[last]!, unlikelyWords, wordKeys));
     u = last + 1;
   }
   surprising.sort((a, b) => b.peak - a.peak || b.surprisal - a.surprisal || a.start - b.start);
