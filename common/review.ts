@@ -230,13 +230,26 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   const o = { ...REVIEW_DEFAULTS, ...options };
   const n = tokens.length;
 
-  // Token log-probs and their running sum (any span's surprisal in O(1)). A log-prob that is not a
-  // number (no score) counts as 0 nats.
+  // The tokens' fields, read once into typed arrays (the passes below are over these: one pass
+  // over 20,000 token objects costs what all the rest of the arithmetic does), and the running sum
+  // of log-probs (any span's surprisal in O(1)). A log-prob that is not a number (no score) counts
+  // as 0 nats and stays out of the cutoff.
+  const ids = new Int32Array(n);
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
+  const ranks = new Float64Array(n);
   const logprob = new Float64Array(n);
+  const scored = new Uint8Array(n);
   const cum = new Float64Array(n + 1);
   for (let i = 0; i < n; i++) {
-    const lp = tokens[i]!.logprob;
-    logprob[i] = Number.isNaN(lp) ? 0 : Math.max(lp, -100);
+    const t = tokens[i]!;
+    ids[i] = t.id;
+    starts[i] = t.start;
+    ends[i] = t.end;
+    ranks[i] = t.rank;
+    const lp = t.logprob;
+    scored[i] = Number.isNaN(lp) ? 0 : 1;
+    logprob[i] = scored[i] ? Math.max(lp, -100) : 0;
     cum[i + 1] = cum[i]! + logprob[i]!;
   }
   const surprisalOf = (first: number, last: number) => cum[first]! - cum[last]!;
@@ -250,17 +263,16 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   const unitFirst = new Int32Array(words.length);
   const unitLast = new Int32Array(words.length);
   const unitOfToken = new Int32Array(n).fill(-1);
-  const coverStart = (t: ReviewToken) => (t.start === t.end ? t.start - 1 : t.start);
-  const coverEnd = (t: ReviewToken) => t.end;
+  const coverStart = (i: number) => (starts[i] === ends[i] ? starts[i]! - 1 : starts[i]!);
   let units = 0;
   let lo = 0;
   for (let w = 0; w < words.length; w++) {
     const ws = words.start[w]!;
     const we = words.end[w]!;
-    while (lo < n && coverEnd(tokens[lo]!) <= ws) lo++;
+    while (lo < n && ends[lo]! <= ws) lo++;
     let hi = lo;
-    while (hi < n && coverStart(tokens[hi]!) < we) hi++;
-    if (hi === lo || tokens[hi - 1]!.end < we) break;
+    while (hi < n && coverStart(hi) < we) hi++;
+    if (hi === lo || ends[hi - 1]! < we) break;
     if (units > 0 && lo < unitLast[units - 1]!) {
       unitEnd[units - 1] = we;
       unitLast[units - 1] = Math.max(hi, unitLast[units - 1]!);
@@ -285,10 +297,12 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   }
 
   const normalizedWord = (from: number, to: number) => normalizeWords(text.slice(from, to));
-  const contextWords: (string | undefined)[] = [];
+  const contextWords = new Map<number, string>();
   const contextWord = (w: number) => {
     if (w < 0 || w >= words.length) return '';
-    return (contextWords[w] ??= normalizedWord(words.start[w]!, words.end[w]!));
+    let s = contextWords.get(w);
+    if (s === undefined) contextWords.set(w, (s = normalizedWord(words.start[w]!, words.end[w]!)));
+    return s;
   };
   const keyOf = (kind: ReviewKind, start: number, end: number, normalized: string) =>
     `${kind}\u241f${contextWord(wordBefore(words, start))}\u241f${normalized}\u241f${contextWord(wordAfter(words, end))}`;
@@ -307,8 +321,6 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   const inRepeat = new Uint8Array(n);
   const repeats: RepeatSpan[] = [];
   const gram = o.minRepeatTokens;
-  const ids = new Int32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = tokens[i]!.id;
   const hashAt = (i: number) => {
     let h = 0x811c9dc5;
     for (let k = 0; k < gram; k++) h = Math.imul(h ^ ids[i + k]!, 0x01000193);
@@ -337,8 +349,8 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
     for (let k = a; k < b; k++) if (unitOfToken[k]! >= 0 && (k === a || unitOfToken[k] !== unitOfToken[k - 1])) wordCount++;
     if (b - a >= gram && wordCount >= o.minRepeatWords) {
       const source = j + (a - i);
-      const [start, end] = trimmed(text, tokens[a]!.start, tokens[b - 1]!.end);
-      const [sourceStart, sourceEnd] = trimmed(text, tokens[source]!.start, tokens[source + (b - a) - 1]!.end);
+      const [start, end] = trimmed(text, starts[a]!, ends[b - 1]!);
+      const [sourceStart, sourceEnd] = trimmed(text, starts[source]!, ends[source + (b - a) - 1]!);
       const repeat = span('repeat', start, end, a, b, null) as RepeatSpan;
       repeat.source = { start: sourceStart, end: sourceEnd, first: source, last: source + (b - a) };
       repeats.push(repeat);
@@ -354,13 +366,13 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   let sum = 0;
   let counted = 0;
   for (let i = 0; i < n; i++) {
-    if (inRepeat[i] || Number.isNaN(tokens[i]!.logprob)) continue;
+    if (inRepeat[i] || !scored[i]) continue;
     sum += logprob[i]!;
     counted++;
   }
   const mean = counted ? sum / counted : 0;
   let sq = 0;
-  for (let i = 0; i < n; i++) if (!inRepeat[i] && !Number.isNaN(tokens[i]!.logprob)) sq += (logprob[i]! - mean) ** 2;
+  for (let i = 0; i < n; i++) if (!inRepeat[i] && scored[i]) sq += (logprob[i]! - mean) ** 2;
   const cutoff = { logprob: mean - o.unlikelySpread * Math.sqrt(counted ? sq / counted : 0), rank: o.unlikelyRank };
 
   // Surprising: a run of unlikely units, bridging one likely unit between two unlikely ones, never
@@ -370,7 +382,7 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   const unlikelyUnit = new Uint8Array(units);
   for (let u = 0; u < units; u++) {
     for (let i = Math.max(1, unitFirst[u]!); i < unitLast[u]!; i++) {
-      if (!inRepeat[i] && (logprob[i]! < cutoff.logprob || tokens[i]!.rank > cutoff.rank)) {
+      if (!inRepeat[i] && scored[i] && (logprob[i]! < cutoff.logprob || ranks[i]! > cutoff.rank)) {
         unlikelyUnit[u] = 1;
         break;
       }
@@ -413,9 +425,8 @@ export function reviewSpans(text: string, tokens: readonly ReviewToken[], option
   // trimmed to start and end with whole words.
   const predictable: ReviewSpan[] = [];
   const likely = (i: number) => {
-    const t = tokens[i]!;
-    if (t.rank > o.likelyRank || inRepeat[i]) return false;
-    for (let c = t.start; c < t.end; c++) if (isBreakChar(text.charCodeAt(c))) return false;
+    if (ranks[i]! > o.likelyRank || inRepeat[i] || !scored[i]) return false;
+    for (let c = starts[i]!; c < ends[i]!; c++) if (isBreakChar(text.charCodeAt(c))) return false;
     return true;
   };
   for (let i = 0; i < n; ) {
