@@ -125,10 +125,12 @@ test('a copy of earlier text is a repeat, with its source, and never a predictab
 
 test('a predictable run: at least six near-certain tokens of whole words, not across a sentence end', () => {
   const { text, tokens } = doc([
-    'It', ...filler(20, -6, 300), [' at', -4, 40], ' the', ' end', ' of', ' the', ' day', ',', ' we', [' left', -4, 40], '.',
+    'It', ...filler(20, -6, 300), [' at', -4, 40], ' the', [' end', -0.9, 2], ' of', ' the', ' day', ',', ' we', [' left', -4, 40], '.',
   ]);
   const r = reviewSpans(text, tokens);
-  assert.deepEqual(texts(r, 'predictable'), ['the end of the day, we']);
+  assert.deepEqual(texts(r, 'predictable'), ['the end of the day, we'], 'ranks 1 and 2');
+  const third = doc(['It', ...filler(20, -6, 300), [' at', -4, 40], ' the', [' end', -1.2, 3], ' of', ' the', ' day', ',', ' we', [' left', -4, 40], '.']);
+  assert.deepEqual(texts(reviewSpans(third.text, third.tokens), 'predictable'), [], 'a token ranked 3 breaks the run');
   const p = r.predictable[0]!;
   assert.deepEqual(p.words, ['the end of the day, we'], 'ignore all like this: the phrase anywhere');
   const short = doc(['It', ...filler(20, -6, 300), [' at', -4, 40], ' the', ' end', ' of', [' it', -4, 40], '.']);
