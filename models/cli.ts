@@ -8,6 +8,7 @@ import { CliError } from './cli/args.ts';
 const COMMANDS: Record<string, string> = {
   score: 'score FILE [--json] [--model DIR]            per-token log-probs of a text file',
   infill: 'infill FILE --from S --to E [--json] [--k 10] [--prefix-only] [--model DIR]   rewrites for a span',
+  review: 'review FILE [--json] [--rewrites] [--k 3] [--top N] [--model DIR]   surprising spans, predictable runs, repeats',
   export: 'export FILE --html OUT [--mode logprob|rank|entropy] [--model DIR]   annotated HTML',
   models: 'models list|download ID|import DIR|remove ID   manage GPT-2 models',
 };

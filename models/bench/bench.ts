@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3,infill,int8]   (int8 runs only when asked)
+ * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3,infill,int8,review]   (int8 runs only when asked)
  *
  * Measures the engine against bare onnxruntime on a GPT-2-small-shaped model (random weights, the
  * same cost as the real one), all in one run, and prints ratios (the machines are noisy; ratios
@@ -14,6 +14,7 @@ import { createSession, type Session, type TensorData } from '../src/ort.ts';
 import { FIXTURES_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
 import { EOT, type Tokenizer } from '../src/tokenizer.ts';
 import { brownProse } from './corpus.ts';
+import { benchReview } from './review-bench.ts';
 import { buildModelFolder, ensureRandomModel } from '../synthetic/random-models.ts';
 
 const argv = process.argv.slice(2);
@@ -70,6 +71,12 @@ function tokensOf(tok: Tokenizer, text: string, n: number): string {
 }
 
 async function main() {
+  // The review row scores its draft with the embedded model, so it needs no random model of its own.
+  const reviewResults = !only || only.includes('review') ? await benchReview(log) : {};
+  if (only?.every((o) => o === 'review')) {
+    if (json) process.stdout.write(JSON.stringify(reviewResults) + '\n');
+    return;
+  }
   const modelDir = opt('model') ?? ensureRandomModel('small', 'fp32', log);
   const folder = await openModelFolder(modelDir);
   const c = folder.config;
@@ -78,7 +85,7 @@ async function main() {
   const engine = await loadEngine({ modelDir, device: 'cpu' });
   const reference = await loadEngine({ modelDir, device: 'cpu', caching: false });
   const tok = engine.model.tokenizer;
-  const results: Record<string, number> = {};
+  const results: Record<string, number> = { ...reviewResults };
   let version = 0;
   const scoreVersion = async (text: string) => {
     engine.update(++version, text);
