@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright';
 import type { TokenScore } from '../common/api.ts';
-import { colorScale, type ColorMode, type Theme } from '../common/colors.ts';
+import { colorScale, type ColorMode, type Palette, type Theme } from '../common/colors.ts';
 import { formatProbability } from '../common/format.ts';
 
 export interface ScoreJson {
@@ -21,8 +21,18 @@ export interface DomToken {
   text: string;
   marker: boolean;
   color: string;
+  /** The underline's color (underline marks). */
+  line: string;
   title: string;
   classes: string;
+}
+
+/** How the page was asked to show the marks (View menu). */
+export interface ViewChoice {
+  palette?: Palette;
+  style?: 'background' | 'underline';
+  /** Only tokens less likely than this are marked. */
+  threshold?: number | null;
 }
 
 /** Token elements in the editor grouped by data-i: text of their pieces, computed background. */
@@ -34,7 +44,10 @@ export function domTokens(page: Page): Promise<DomToken[]> {
       const marker = el.classList.contains('nl');
       const t = byIndex.get(i);
       if (t) t.text += marker ? '' : el.textContent;
-      else byIndex.set(i, { i, text: marker ? '' : (el.textContent ?? ''), marker, color: getComputedStyle(el).backgroundColor, title: el.getAttribute('aria-description') ?? '', classes: el.className });
+      else {
+        const style = getComputedStyle(el);
+        byIndex.set(i, { i, text: marker ? '' : (el.textContent ?? ''), marker, color: style.backgroundColor, line: style.textDecorationColor, title: el.getAttribute('aria-description') ?? '', classes: el.className });
+      }
     }
     return [...byIndex.values()].sort((a, b) => a.i - b.i);
   });
@@ -77,7 +90,7 @@ export function assertSameColor(actual: string, expected: string, message: strin
 }
 
 /** Every token of the CLI's scoring is drawn once, on its text, in its color. */
-export async function assertMatchesCli(page: Page, cli: ScoreJson, mode: ColorMode = 'logprob', theme: Theme = 'light'): Promise<DomToken[]> {
+export async function assertMatchesCli(page: Page, cli: ScoreJson, mode: ColorMode = 'logprob', theme: Theme = 'light', view: ViewChoice = {}): Promise<DomToken[]> {
   const dom = await domTokens(page);
   const shownIdx = cli.tokens.flatMap((t, i) => (t.text === '' ? [] : [i]));
   assert.deepEqual(
@@ -85,13 +98,27 @@ export async function assertMatchesCli(page: Page, cli: ScoreJson, mode: ColorMo
     shownIdx,
     'one element (or group of pieces) per token with text',
   );
-  const want = await computed(page, cli.tokens.map(colorScale(mode, cli.tokens, theme)));
+  const underline = view.style === 'underline';
+  const want = await computed(page, cli.tokens.map(colorScale(mode, cli.tokens, theme, { palette: view.palette ?? 'red-green', variant: underline ? 'line' : 'fill' })));
+  const threshold = view.threshold ?? null;
   for (const d of dom) {
     const t = cli.tokens[d.i]!;
     if (d.marker) assert.match(t.text, /^\n+$/, `token ${d.i} is a line break`);
     else assert.equal(d.text, t.text.replace(/\n/g, ''), `token ${d.i} text`);
-    assertSameColor(d.color, want[d.i]!, `token ${d.i} (${JSON.stringify(t.text)}) color in ${mode}/${theme}`);
+    const label = `token ${d.i} (${JSON.stringify(t.text)}) color in ${mode}/${theme}/${view.palette ?? 'red-green'}/${view.style ?? 'background'}`;
     assertLabel(d, t);
+    // A token a hair from the threshold may fall on either side (incremental vs full-pass rounding).
+    if (threshold !== null && Math.abs(t.logprob - Math.log(threshold)) < 1e-3) continue;
+    if (threshold !== null && t.logprob >= Math.log(threshold)) {
+      assert.ok(d.classes.includes('quiet'), `${label}: likelier than the threshold, not marked`);
+      if (!d.marker) assert.equal(d.color, 'rgba(0, 0, 0, 0)', `${label}: no background`);
+      continue;
+    }
+    if (underline) {
+      if (d.marker) continue;
+      assertSameColor(d.line, want[d.i]!, `${label} (underline)`);
+      assert.equal(d.color, 'rgba(0, 0, 0, 0)', `${label}: no background with underline marks`);
+    } else assertSameColor(d.color, want[d.i]!, label);
   }
   return dom;
 }

@@ -94,6 +94,9 @@ export class TokenTooltip {
   details(): void {
     const c = this.current;
     this.hide();
-    if (c) this.editor.popover.openAt(c.pos, c.source === 'caret');
+    if (!c) return;
+    // The text keeps the focus (the button is gone): Escape closes, typing goes on.
+    if (c.source === 'hover') this.editor.view?.focus();
+    this.editor.popover.openAt(c.pos, c.source === 'caret');
   }
 }
