@@ -9,6 +9,7 @@ const COMMANDS: Record<string, string> = {
   score: 'score FILE [--json] [--model DIR]            per-token log-probs of a text file',
   infill: 'infill FILE --from S --to E [--json] [--k 10] [--prefix-only] [--model DIR]   rewrites for a span',
   export: 'export FILE --html OUT [--mode logprob|rank|entropy] [--model DIR]   annotated HTML',
+  attention: 'attention FILE --at OFFSET [--json] [--full] [--k 5] [--model DIR]   what the model looked at for a token',
   models: 'models list|download ID|import DIR|remove ID   manage GPT-2 models',
 };
 
