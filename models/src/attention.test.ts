@@ -100,11 +100,11 @@ describe('the query on the cached prefix', () => {
     const text = golden.texts.prose!.text;
     const v = await live(engine, text);
     const doc = engine.current!;
-    const r = await engine.attention({ version: v, index: 5, k: 3 });
-    assert.deepEqual(r.token, { index: 5, start: doc.enc.starts[5], end: doc.enc.ends[5], text: text.slice(doc.enc.starts[5], doc.enc.ends[5]) });
-    assert.deepEqual(r.query, { index: 4, start: doc.enc.starts[4], end: doc.enc.ends[4], text: text.slice(doc.enc.starts[4], doc.enc.ends[4]) });
+    const r = await engine.attention({ version: v, index: 30, k: 3 });
+    assert.deepEqual(r.token, { index: 30, start: doc.enc.starts[30], end: doc.enc.ends[30], text: text.slice(doc.enc.starts[30], doc.enc.ends[30]) });
+    assert.deepEqual(r.query, { index: 29, start: doc.enc.starts[29], end: doc.enc.ends[29], text: text.slice(doc.enc.starts[29], doc.enc.ends[29]) });
     assert.deepEqual(r.window, { start: 0, end: text.length });
-    assert.equal(r.sources, 6);
+    assert.equal(r.sources, 31);
     const first = await engine.attention({ version: v, index: 0 });
     assert.deepEqual(first.query, { index: -1, start: 0, end: 0, text: '' }, 'the first token is predicted at the start of the text');
     assert.ok(first.layers.every((layer) => layer.heads.every((h) => h.top.length === 1 && Math.abs(h.top[0]!.weight - 1) < 1e-6 && h.focus === 1)));
@@ -113,11 +113,15 @@ describe('the query on the cached prefix', () => {
       for (const h of layer.heads) {
         assert.equal(h.top.length, 3);
         assert.equal(h.maxWeight, h.top[0]!.weight);
-        assert.ok(h.focus >= 0 && h.focus <= 1 && h.entropy >= 0 && h.entropy <= Math.log(6) + 1e-9, JSON.stringify(h));
+        assert.ok(h.focus >= 0 && h.focus <= 1 && h.entropy >= 0 && h.entropy <= Math.log(31) + 1e-9, JSON.stringify(h));
         for (const s of h.top) assert.equal(s.text, s.index < 0 ? '' : text.slice(s.start, s.end));
       }
-      const full = (await engine.attention({ version: v, index: 5, k: 1024 })).layers[r.layers.indexOf(layer)]!;
-      for (const h of full.heads) assert.ok(Math.abs(h.top.reduce((sum, s) => sum + s.weight, 0) - 1) < 1e-5, 'a head’s weights sum to 1');
+      const full = (await engine.attention({ version: v, index: 30, k: 1024 })).layers[r.layers.indexOf(layer)]!;
+      full.heads.forEach((h, i) => {
+        assert.ok(Math.abs(h.top.reduce((sum, s) => sum + s.weight, 0) - 1) < 1e-5, 'a head’s weights sum to 1');
+        assert.deepEqual(layer.heads[i]!.top, h.top.slice(0, 3), 'the top 3 are the first 3 of all sources');
+      });
+      assert.deepEqual(layer.summed, full.summed.slice(0, 3));
     }
     await assert.rejects(engine.attention({ version: v, index: doc.length }), /out of range/);
     await live(engine, text + ' And');

@@ -104,7 +104,7 @@ export class AttentionView {
     const input = windowInput(ids, w, EOT);
     const rows = await this.queryAttention(session, input, w.c, q, cached);
     const source = (j: number, weight: number): AttendedToken => ({ ...tokenAt(w.c + j - 1), weight });
-    const top = (row: Float64Array) => topK(row, k).map((j) => source(j, row[j]!));
+    const top = (row: ArrayLike<number>) => topK(row, k).map((j) => source(j, row[j]!));
     // Copy sources: input positions j whose previous token is the query's token and whose token is token `index`.
     const idAt = (t: number) => (t < 0 ? EOT : ids[t]!);
     const copySources: number[] = [];
@@ -117,8 +117,9 @@ export class AttentionView {
         for (let j = 0; j <= q; j++) summed[j]! += row[j]! / heads.length;
         let maxWeight = 0;
         let entropy = 0;
-        for (const p of row) {
-          maxWeight = Math.max(maxWeight, p);
+        for (let j = 0; j <= q; j++) {
+          const p = row[j]!;
+          if (p > maxWeight) maxWeight = p;
           if (p > 0) entropy -= p * Math.log(p);
         }
         const copyWeight = copySources.reduce((s, j) => s + row[j]!, 0);
@@ -138,7 +139,7 @@ export class AttentionView {
    * Runs the query at input position q of a window (document position start) on the attention graph,
    * on the KV cache of input positions [0, q): per layer, per head, its weights over positions 0..q.
    */
-  private async queryAttention(session: Session, input: Int32Array, start: number, q: number, cached: readonly CachedPrefix[]): Promise<Float64Array[][]> {
+  private async queryAttention(session: Session, input: Int32Array, start: number, q: number, cached: readonly CachedPrefix[]): Promise<Float32Array[][]> {
     const { cache, slots } = await this.prefixCache(input, start, q, cached);
     const model = this.model;
     const size = cache ? cache[0]!.dims[2]! : 0;
@@ -160,14 +161,21 @@ export class AttentionView {
     }
     const outputs = Array.from({ length: model.layers }, (_, l) => attentionOutput(l));
     const out = await session.run(feeds, outputs);
-    // Key slot of each input position: the cache's slots, then the query's own (the new token).
-    const keySlot = [...slots, size];
+    // Key slot of each input position: the cache's slots, then the query's own (the new token). A cache
+    // of exactly the prefix, in order (a document scored once), needs no gathering.
+    const keySlot = Int32Array.from([...slots, size]);
+    const inOrder = size === q && keySlot.every((slot, j) => slot === j);
     return outputs.map((name) => {
       const t = out[name]!;
       const [, H, , S] = t.dims as [number, number, number, number];
       if (H !== model.heads || S !== size + 1) throw new Error(`the attention graph's ${name} is ${t.dims.join('×')}, expected 1×${model.heads}×1×${size + 1}`);
       const data = t.data as Float32Array;
-      return Array.from({ length: H }, (_, h) => Float64Array.from(keySlot, (slot) => data[h * S + slot]!));
+      return Array.from({ length: H }, (_, h) => {
+        if (inOrder) return data.subarray(h * S, h * S + S);
+        const row = new Float32Array(q + 1);
+        for (let j = 0; j <= q; j++) row[j] = data[h * S + keySlot[j]!]!;
+        return row;
+      });
     });
   }
 
@@ -217,8 +225,22 @@ export class AttentionView {
 }
 
 /** Indices of the k largest weights, largest first (earlier position first among equals). */
-function topK(row: Float64Array, k: number): number[] {
-  const order = Array.from(row.keys());
-  order.sort((a, b) => row[b]! - row[a]! || a - b);
-  return order.slice(0, Math.min(k, row.length));
+function topK(row: ArrayLike<number>, k: number): number[] {
+  const n = row.length;
+  if (k >= 32) {
+    const order = Array.from({ length: n }, (_, j) => j);
+    order.sort((a, b) => row[b]! - row[a]! || a - b);
+    return order.slice(0, Math.min(k, n));
+  }
+  // A few of a thousand: one pass keeping the best k in order (no sort of every source per head).
+  const best: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const w = row[j]!;
+    if (best.length === k && w <= row[best[k - 1]!]!) continue;
+    let at = best.length;
+    while (at > 0 && row[best[at - 1]!]! < w) at--;
+    best.splice(at, 0, j);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }
