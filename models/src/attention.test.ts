@@ -159,6 +159,17 @@ describe('the query on the cached prefix', () => {
       assert.ok(r.layers.every((layer) => layer.heads.every((h) => h.top.every((s) => s.index >= w.c - 1 && s.index < index))), 'only the tokens of its window before it');
       assert.ok(maxDifference(r, await reference.attention({ version: refV, index, k: 1024 })) < 1e-5, `window [${w.a}, ${w.b})`);
     }
+    // More tokens of that earlier window: its prefix kept from the request before, cut (masked) or
+    // extended; each against an engine that never computed a prefix there.
+    for (const index of [later[0]!.a + 3, later[0]!.b - 1]) {
+      const r = await engine.attention({ version: v, index, k: 1024 });
+      const fresh = await loadEngine({ device: 'cpu', caching: false });
+      try {
+        assert.ok(maxDifference(r, await fresh.attention({ version: await live(fresh, text), index, k: 1024 })) < 1e-5, `token ${index}`);
+      } finally {
+        await fresh.dispose();
+      }
+    }
   });
 });
 

@@ -5,7 +5,8 @@
  * the <|endoftext|> a text starts with), so that query's attention is what explains it: over the tokens
  * it could see in the window token i was scored in (windows.ts). It costs one step of one token on the
  * cached prefix of that window (the engine's KV cache of the live document, the slots after the query
- * hidden by the attention mask), run on the attention graph (attention-graph.ts): a second session,
+ * hidden by the attention mask; a window it no longer holds is computed once and kept for the next
+ * request), run on the attention graph (attention-graph.ts): a second session,
  * opened on the first request and released after ATTENTION_IDLE_MS without one, or with the engine.
  * Nothing of this runs while typing.
  *
@@ -50,6 +51,8 @@ type Opened = Session | { unavailable: string };
 
 export class AttentionView {
   private session: Promise<Opened> | null = null;
+  /** The last prefix this view computed itself (a window the engine's KV cache no longer holds), for the next click there. */
+  private ownPrefix: CachedPrefix | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = 0;
 
@@ -188,7 +191,7 @@ export class AttentionView {
     if (q === 0) return { cache: null, slots: [] };
     let best: CachedPrefix | null = null;
     let bestLen = 0;
-    for (const e of cached) {
+    for (const e of this.ownPrefix ? [...cached, this.ownPrefix] : cached) {
       if (e.start !== start) continue;
       let len = 0;
       while (len < q && len < e.input.length && e.input[len] === input[len]) len++;
@@ -209,6 +212,7 @@ export class AttentionView {
       const out = await this.model.step({ ids: [rest], targets: [rest], past: cache });
       cache = out.present;
       slots = Array.from({ length: q }, (_, j) => j);
+      this.ownPrefix = { start, input: input.slice(0, q), slots: Int32Array.from(slots), cache };
     }
     return { cache, slots };
   }
@@ -217,6 +221,7 @@ export class AttentionView {
   async release(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.ownPrefix = null;
     const session = this.session;
     this.session = null;
     const opened = await session;
