@@ -99,6 +99,63 @@ export interface InfillResult {
   hidden?: number;
 }
 
+/** A token the model attended to, with the attention weight on it. Offsets are UTF-16 code units into the document. */
+export interface AttendedToken {
+  /** The document's token index; -1 for the start of the text (the <|endoftext|> every text begins with: an empty span at 0). */
+  index: number;
+  start: number;
+  end: number;
+  text: string;
+  /** Attention weight, 0..1 (a head's weights over its sources sum to 1). */
+  weight: number;
+}
+
+/** One head's attention from the query over the earlier tokens, with the figures a heads grid draws. */
+export interface HeadAttention {
+  /** The strongest sources, strongest first. */
+  top: AttendedToken[];
+  /** The weight on the strongest source. */
+  maxWeight: number;
+  /** Entropy of the attention over all sources, nats (0: all on one token). */
+  entropy: number;
+  /** 1 − entropy / ln(sources): 1 all on one token, 0 spread evenly (1 when there is one source). */
+  focus: number;
+  /** Attention on copy sources (see AttentionResult.copiedFrom); the head copies when it is at least 0.5. */
+  copyWeight: number;
+}
+
+export interface LayerAttention {
+  heads: HeadAttention[];
+  /** The layer's attention averaged over its heads, strongest first. */
+  summed: AttendedToken[];
+}
+
+/**
+ * What the model looked at when it predicted a token: the attention of the query before it (the position
+ * whose prediction is the token's probability) over the tokens it could see, per layer and head.
+ */
+export interface AttentionResult {
+  /** The token whose probability is explained. */
+  token: { index: number; start: number; end: number; text: string };
+  /** The query: the token before it (index -1: the start of the text). */
+  query: { index: number; start: number; end: number; text: string };
+  /** The window the token was scored in (documents past the context length are scored in windows): from the first token it holds to the end of the last it scores. */
+  window: { start: number; end: number };
+  /** How many tokens the query attends over (the query itself and those before it in the window). */
+  sources: number;
+  /** Per layer; empty when `unavailable`. */
+  layers: LayerAttention[];
+  /**
+   * Where the token was copied from, or null. A source t is a copy source when the token before it
+   * equals the query's token and t equals this token (the model can predict this token by copying what
+   * followed the same token earlier); a head copies when at least half its attention is on copy sources.
+   * copiedFrom is the copy source with the largest weight in a copying head, and that head.
+   */
+  copiedFrom: (AttendedToken & { layer: number; head: number }) | null;
+  /** One line saying why this model's attention cannot be shown (e.g. a fused attention operator), with layers empty. */
+  unavailable?: string;
+}
+
 export interface EngineMethods {
   /**
    * Score a new version of the document. Returns at once; results arrive as `scores` events.
@@ -113,6 +170,8 @@ export interface EngineMethods {
   suggestSpan(params: { version: number; index: number }): { start: number; end: number };
   /** Fill-in-the-blank suggestions for text[start, end) of `version`; `includeWorse`: also those that make the sentence less likely. */
   infill(params: { version: number; start: number; end: number; k?: number; prefixOnly?: boolean; includeWorse?: boolean }): InfillResult;
+  /** What the model attended to when it predicted token `index` of `version`: the top `k` (default 5) sources per head and layer. */
+  attention(params: { version: number; index: number; k?: number }): AttentionResult;
   modelInfo(params: Record<string, never>): ModelInfo;
 }
 
@@ -127,6 +186,9 @@ export type ResultOf<M extends MethodName> = RpcResult<EngineMethods, M>;
 
 /** The engine as every caller sees it: the Electron bridge, the WebSocket client, EngineHost. */
 export type EngineClient = RpcClient<EngineMethods, EngineEvents>;
+
+/** Most sources per head an attention call returns: a GPT-2 context, i.e. all of them. */
+export const MAX_ATTENTION_K = 1024;
 
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 /** Each check says what is wrong in words, or null. Versions are counted by the page from 1. */
@@ -149,6 +211,7 @@ const ENGINE_PARAMS: Record<MethodName, (p: Record<string, unknown>) => string |
   predictions: (p) => index(p, 'version') ?? range(p, 'from', 'to') ?? k(p, 10),
   suggestSpan: (p) => index(p, 'version') ?? index(p, 'index'),
   infill: (p) => index(p, 'version') ?? range(p, 'start', 'end') ?? k(p, 50, true) ?? flag(p, 'prefixOnly') ?? flag(p, 'includeWorse'),
+  attention: (p) => index(p, 'version') ?? index(p, 'index') ?? k(p, MAX_ATTENTION_K, true),
   modelInfo: () => null,
 };
 

@@ -12,6 +12,8 @@ test('engine calls are checked with one line that says what is wrong', () => {
   validateEngineCall('infill', { version: 1, start: 2, end: 4 });
   validateEngineCall('infill', { version: 1, start: 2, end: 4, k: 8, prefixOnly: true });
   validateEngineCall('suggestSpan', { version: 1, index: 3 });
+  validateEngineCall('attention', { version: 1, index: 3 });
+  validateEngineCall('attention', { version: 1, index: 3, k: 1024 });
   validateEngineCall('modelInfo', {});
   validateEngineCall('update', { version: 1, text: 'x'.repeat(MAX_UPDATE_CHARS) });
   // The cases a hostile page sent over the WebSocket, which used to be clamped there instead of refused.
@@ -37,6 +39,10 @@ test('engine calls are checked with one line that says what is wrong', () => {
     ['infill', { version: 1, start: 4, end: 2 }, /end must not be less than start/],
     ['infill', { version: 1, start: 0, end: 2, k: 1e9 }, /k must be an integer from 1 to 50/],
     ['infill', { version: 1, start: 0, end: 2, prefixOnly: 'yes' }, /prefixOnly must be true or false/],
+    ['attention', { version: 1, index: -1 }, /index must be a non-negative integer/],
+    ['attention', { version: 1 }, /index must be a non-negative integer/],
+    ['attention', { version: 1, index: 2, k: 0 }, /k must be an integer from 1 to 1024/],
+    ['attention', { version: 1, index: 2, k: 1025 }, /k must be an integer from 1 to 1024/],
   ];
   for (const [method, params, message] of bad) {
     assert.throws(() => validateEngineCall(method, params), (e: Error) => e instanceof CallError && message.test(e.message) && !e.message.includes('\n'), `${String(method)} ${JSON.stringify(params)?.slice(0, 40)}`);

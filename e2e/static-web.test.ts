@@ -6,7 +6,8 @@
 // re-scores from the edit on; the popover's rewrites equal `likely infill --json --k 8`; the HTML
 // export downloads; Save writes Markdown through the File System Access API; a reload keeps the
 // draft (browser storage) and colors it again. Also without cross-origin isolation
-// (one WebAssembly thread): the model loads and scores.
+// (one WebAssembly thread): the model loads and scores, and its attention view (onnxruntime-web
+// running the same patched graph) equals `likely attention --json --full`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright';
+import type { AttentionResult } from '../common/api.ts';
 import './page-globals.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
 import { assertMatchesCli, type ScoreJson } from './token-checks.ts';
@@ -214,7 +216,7 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
   await close(o);
 });
 
-test('static build without cross-origin isolation: one WebAssembly thread, the model loads and scores; a new text sharing a prefix is scored whole', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
+test('static build without cross-origin isolation: one WebAssembly thread, the model loads and scores; a new text sharing a prefix is scored whole; attention equals `likely attention`', { skip: NO_CHROMIUM, timeout: 180_000 }, async () => {
   const plain = await serveStatic(WEB);
   try {
     const o = await open(plain);
@@ -230,6 +232,33 @@ test('static build without cross-origin isolation: one WebAssembly thread, the m
     await waitScored(o.page, 30_000);
     const again = await o.page.evaluate(() => window.likelyEditorState!.scores()!.mirror.tokens.length);
     assert.ok(again > tokens, `every token of the new text is scored (${again})`);
+
+    // What the model looked at for a token of a passage's second copy, through the page's engine client.
+    const passage = 'Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls.';
+    const repeated = `${passage} ${passage}`;
+    await o.page.evaluate((t) => window.likelyEditor!.setPlainText(t), repeated);
+    await waitScored(o.page, 30_000);
+    const at = repeated.lastIndexOf(' kites');
+    const inPage = await o.page.evaluate(async (offset) => {
+      const s = window.likelyEditorState!.scores()!;
+      const index = s.mirror.tokens.findIndex((t) => t.start <= offset && offset < t.end);
+      const engine = window.likelyEditorState!.engine as unknown as { call: (m: string, p: unknown) => Promise<unknown> };
+      return (await engine.call('attention', { version: s.mirror.version, index, k: 1024 })) as AttentionResult;
+    }, at);
+    const cliAttention = likely(['attention', '--at', String(at), '--full'], repeated) as AttentionResult;
+    assert.deepEqual(inPage.token, cliAttention.token);
+    assert.deepEqual(inPage.window, cliAttention.window);
+    assert.equal(inPage.copiedFrom?.start, passage.indexOf(' kites'), 'copied from the first copy');
+    assert.deepEqual({ ...inPage.copiedFrom, weight: 0 }, { ...cliAttention.copiedFrom, weight: 0 });
+    let worst = 0;
+    inPage.layers.forEach((layer, l) =>
+      layer.heads.forEach((head, h) => {
+        const want = new Map(cliAttention.layers[l]!.heads[h]!.top.map((t) => [t.index, t.weight]));
+        assert.equal(head.top.length, want.size);
+        for (const t of head.top) worst = Math.max(worst, Math.abs(t.weight - want.get(t.index)!));
+      }),
+    );
+    assert.ok(worst < 1e-4, `onnxruntime-web vs onnxruntime-node: max |Δ attention weight| ${worst}`);
     await close(o);
   } finally {
     await plain.close();

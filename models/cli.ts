@@ -10,6 +10,7 @@ const COMMANDS: Record<string, string> = {
   infill: 'infill FILE --from S --to E [--json] [--k 10] [--prefix-only] [--model DIR]   rewrites for a span',
   review: 'review FILE [--json] [--rewrites] [--k 3] [--top N] [--model DIR]   surprising spans, predictable runs, repeats',
   export: 'export FILE --html OUT [--mode logprob|rank|entropy] [--model DIR]   annotated HTML',
+  attention: 'attention FILE --at OFFSET [--json] [--full] [--k 5] [--model DIR]   what the model looked at for a token',
   models: 'models list|download ID|import DIR|remove ID   manage GPT-2 models',
 };
 

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3,infill,int8,review]   (int8 runs only when asked)
+ * npm run bench [-- --json] [--model DIR] [--only p1,p2,p3,infill,attention,int8,review]   (int8 runs only when asked)
  *
  * Measures the engine against bare onnxruntime on a GPT-2-small-shaped model (random weights, the
  * same cost as the real one), all in one run, and prints ratios (the machines are noisy; ratios
@@ -181,6 +181,30 @@ async function main() {
     results.infill_seconds = infill;
     results.infill_over_full = infill / full;
     log(`infill for a word mid 1,000 tokens (median of 3, e.g. ${JSON.stringify(word)}): ${infill.toFixed(3)} s (${r.suggestions.length} suggestions) vs full ${full.toFixed(3)} s, ratio ${results.infill_over_full.toFixed(3)} (target ≤ 0.5)`);
+  }
+
+  if (!only || only.includes('attention')) {
+    // Issue 25: what the model looked at for the last token of a 1,000-token live document (one step of
+    // its query on the cached prefix, on the attention graph) vs the keystroke that made it, alternated.
+    const doc = tokensOf(tok, brownProse(20_000, 3), 1000).replace(/\s+$/, '');
+    await scoreVersion(doc);
+    const [open] = await time(() => engine.attention({ version, index: engine.current!.length - 1 }));
+    results.attention_open_seconds = open;
+    const keystrokes: number[] = [];
+    const views: number[] = [];
+    // Other keystrokes than p1's, whose windows the cache already holds.
+    for (const ch of ['n', 'l', 'k', 'm', 'p']) {
+      await scoreVersion(doc);
+      const [keystroke] = await time(() => scoreVersion(doc + ch));
+      const [view] = await time(() => engine.attention({ version, index: engine.current!.length - 1 }));
+      keystrokes.push(keystroke);
+      views.push(view);
+    }
+    const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    results.attention_seconds = mid(views);
+    results.attention_keystroke_seconds = mid(keystrokes);
+    results.attention_over_keystroke = results.attention_seconds / results.attention_keystroke_seconds;
+    log(`attention for the last of 1,000 tokens: ${(results.attention_seconds * 1000).toFixed(1)} ms vs the keystroke ${(results.attention_keystroke_seconds * 1000).toFixed(1)} ms, ratio ${results.attention_over_keystroke.toFixed(2)} (target ≤ 2); first request (writes and opens the attention graph) ${open.toFixed(2)} s`);
   }
 
   if (only?.includes('int8')) {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TokenScore } from '../../common/api.ts';
+import type { AttentionResult, TokenScore } from '../../common/api.ts';
 import { scoreProgress } from './progress.ts';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -70,6 +70,56 @@ test('files the app refuses are refused the same way, at once: a FIFO (it used t
     const r = await cli(['score', utf16, '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { tokens: TokenScore[] }).tokens.map((t) => t.text).join(''), 'Hello there, world.');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('attention --json: the shape scripts read, top-k per head strongest first, all sources with --full; the human output and bad offsets', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'likely-cli-attention-'));
+  try {
+    const passage = 'Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls.';
+    const text = `${passage} ${passage}`;
+    const file = join(dir, 'repeated.txt');
+    writeFileSync(file, text);
+    const at = text.lastIndexOf('Abernathy');
+    const r = await cli(['attention', file, '--at', String(at + 2), '--json', '--k', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as AttentionResult;
+    assert.deepEqual(Object.keys(json.token).sort(), ['end', 'index', 'start', 'text']);
+    assert.equal(json.token.text, text.slice(json.token.start, json.token.end));
+    assert.ok(json.token.start <= at + 2 && at + 2 < json.token.end, 'the token at the offset');
+    assert.deepEqual(json.window, { start: 0, end: text.length });
+    assert.ok(json.layers.length > 1);
+    for (const layer of json.layers) {
+      for (const head of layer.heads) {
+        assert.equal(head.top.length, 3);
+        for (const s of head.top) assert.deepEqual(Object.keys(s).sort(), ['end', 'index', 'start', 'text', 'weight']);
+        assert.ok(head.top[0]!.weight >= head.top[1]!.weight && head.top[1]!.weight >= head.top[2]!.weight);
+      }
+    }
+    assert.equal(json.copiedFrom?.text, text.slice(json.copiedFrom!.start, json.copiedFrom!.end));
+    assert.ok(json.copiedFrom!.start < passage.length && json.copiedFrom!.start === json.token.start - passage.length - 1, `copied from the first copy: ${JSON.stringify(json.copiedFrom)}`);
+
+    const full = JSON.parse((await cli(['attention', file, '--at', String(at + 2), '--json', '--full'])).stdout) as AttentionResult;
+    assert.ok(full.layers.every((layer) => layer.heads.every((h) => h.top.length === full.sources)), 'every source with --full');
+
+    const human = await cli(['attention', file, '--at', String(at)]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^“␣Aber” at \d+\.\.\d+ \(token \d+\), predicted at “\.”; window 0\.\.\d+, \d+ sources\ncopied from “␣Aber” at \d+\.\.\d+ \(token \d+\): layer \d+ head \d+, weight [\d.]+\nlayer 0 {2}heads averaged: /);
+
+    for (const [args, message] of [
+      [['--at', String(text.length)], /--at \d+ is outside the text/],
+      [['--at', 'x'], /--at must be an integer/],
+      [[], /missing --at/],
+      [['--at', '3', '--k', '0'], /--k must be between 1 and 1024/],
+      [['--at', '3', '--full', '--k', '2'], /--full and --k are exclusive/],
+    ] as const) {
+      const bad = await cli(['attention', file, ...args]);
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+      assert.match(bad.stderr, /^likely: .+\n$/);
+      assert.match(bad.stderr, message);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
  * likely models import DIR [--id ID] [--copy]
  * likely models remove ID
  * likely models path ID                the folder to pass as --model DIR
- * likely models inspect DIR [--json]   each ONNX file's interface and whether Likely can run it
+ * likely models inspect DIR [--json]   each ONNX file's interface, whether Likely can run it and show its attention
  * The models folder is LIKELY_MODELS_DIR or the platform default; the hub is HF_ENDPOINT.
  */
 import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
@@ -50,6 +50,7 @@ export function formatReport(r: FolderReport): string {
     }
     const blockers = [...r.problems, ...f.problems];
     out.push(blockers.length ? `  Likely cannot run it: ${blockers.join('; ')}` : '  Likely can run it.');
+    if (f.attentionView) out.push(`  attention view: ${f.attentionView.available ? 'available' : `unavailable (${f.attentionView.reason})`}`);
   }
   return out.join('\n');
 }
@@ -162,7 +163,7 @@ export async function run(argv: string[]): Promise<void> {
       case 'inspect': {
         const args = parseArgs(rest, { flags: ['json'] });
         if (args.positional.length !== 1) throw new CliError('usage: likely models inspect DIR [--json]');
-        const report = await inspectModelFolder(resolvePath(args.positional[0]!));
+        const report = await inspectModelFolder(resolvePath(args.positional[0]!), { attentionView: true });
         process.stdout.write((args.flags.has('json') ? JSON.stringify(report) : formatReport(report)) + '\n');
         return;
       }

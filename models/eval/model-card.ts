@@ -3,7 +3,8 @@
  *
  * A model card from held-out text (models/eval/heldout/, written by models/training/data.py and never
  * trained on): perplexity and top-1/top-10 accuracy by domain, hard-wrapped vs unwrapped prose, Markdown
- * vs the same text without markup, and copying (a passage repeated once: how likely the second copy is).
+ * vs the same text without markup, copying (a passage repeated once: how likely the second copy is), and
+ * induction heads (in that second copy, how often a head looks at the token after the first copy's match).
  * Works on any model folder, so a downloaded GPT-2 can be compared with the embedded model.
  */
 import { readFileSync } from 'node:fs';
@@ -134,6 +135,70 @@ export async function copying(engine: Engine) {
   return out;
 }
 
+/**
+ * Held-out Brown passages for the induction check: from each of `count` documents spread over the set,
+ * its first paragraphs joined until the passage reaches `chars` characters.
+ */
+export function inductionPassages(count = 8, chars = 500): string[] {
+  const docs = heldout('brown');
+  return Array.from({ length: count }, (_, n) => {
+    const paragraphs = docs[Math.floor(((n + 0.5) * docs.length) / count)]!.split('\n\n');
+    let passage = '';
+    for (const p of paragraphs) {
+      if (passage.length >= chars) break;
+      passage = passage ? `${passage}\n\n${p}` : p;
+    }
+    return passage;
+  });
+}
+
+/**
+ * Induction heads, seen through the engine's attention view (models/src/attention.ts): each passage is
+ * scored pasted twice (`passage + "\n\n" + passage`), and for every token of the second copy whose token
+ * before it is in the second copy too, the query that predicted it (that token before) is asked where it
+ * looks. A hit is a top source that is the token after the matching token of the first copy, i.e. the
+ * first copy of the token being predicted. Shares per layer: the best head's and the heads averaged.
+ */
+export async function induction(engine: Engine, passages = inductionPassages()) {
+  const { layers, heads } = engine.info;
+  const headHits = Array.from({ length: layers }, () => new Array<number>(heads).fill(0));
+  const summedHits = new Array<number>(layers).fill(0);
+  let tokens = 0;
+  let unavailable: string | undefined;
+  await engine.idle();
+  let version = Math.max(0, engine.current?.version ?? 0);
+  for (const passage of passages) {
+    const text = `${passage}\n\n${passage}`;
+    engine.update(++version, text);
+    await engine.idle();
+    const { ids, starts } = engine.current!.enc;
+    const offset = passage.length + 2;
+    const firstCopy = new Map<number, number>();
+    for (let i = 0; i < ids.length && starts[i]! < passage.length; i++) firstCopy.set(starts[i]!, i);
+    for (let i = 1; i < ids.length; i++) {
+      if (starts[i - 1]! < offset) continue;
+      const j = firstCopy.get(starts[i]! - offset);
+      if (j === undefined || j < 1 || ids[j] !== ids[i] || firstCopy.get(starts[i - 1]! - offset) !== j - 1 || ids[j - 1] !== ids[i - 1]) continue;
+      const r = await engine.attention({ version, index: i, k: 1 });
+      if (r.unavailable) {
+        unavailable = r.unavailable;
+        break;
+      }
+      tokens++;
+      r.layers.forEach((layer, l) => {
+        layer.heads.forEach((h, k) => (headHits[l]![k]! += h.top[0]!.index === j ? 1 : 0));
+        summedHits[l]! += layer.summed[0]!.index === j ? 1 : 0;
+      });
+    }
+    if (unavailable) break;
+  }
+  const byLayer = headHits.map((hits, l) => {
+    const best = hits.indexOf(Math.max(...hits));
+    return { bestHead: best, bestHeadShare: hits[best]! / tokens, summedShare: summedHits[l]! / tokens, headShares: hits.map((h) => h / tokens) };
+  });
+  return { tokens, passages: passages.length, unavailable, layers: unavailable ? [] : byLayer };
+}
+
 async function main() {
   const modelDir = opt('model');
   const engine = await loadEngine(modelDir ? { modelDir } : {});
@@ -162,11 +227,12 @@ async function main() {
     plain: stats(await scoreAll(markdown.map(stripMarkdown))).perplexity,
   };
   const copy = await copying(engine);
+  const heads = await induction(engine);
   const info = engine.info;
   await engine.dispose();
 
   if (argv.includes('--json')) {
-    console.log(JSON.stringify({ model: info, domains, wrapping, markup, copying: copy }, null, 1));
+    console.log(JSON.stringify({ model: info, domains, wrapping, markup, copying: copy, induction: heads }, null, 1));
     return;
   }
   const f1 = (x: number) => x.toFixed(1);
@@ -185,8 +251,19 @@ async function main() {
     ...Object.entries(copy).map(
       ([kind, c]) => `| copying, ${kind}: mean log-prob of the 2nd copy vs the 1st | ${c.second.toFixed(2)} vs ${c.first.toFixed(2)} (+${(c.second - c.first).toFixed(2)}) | ≥ −1.5 and ≥ +3 |`,
     ),
+    ...inductionRows(heads),
   ];
   console.log(lines.join('\n'));
+}
+
+/** The card's induction rows: layer 1 (where the embedded model's circuit is) and the layer whose best head copies most. */
+function inductionRows(r: Awaited<ReturnType<typeof induction>>): string[] {
+  const what = `induction heads: the 2nd copy's tokens (${r.tokens} in ${r.passages} held-out Brown passages pasted twice) whose top source is the 1st copy's token after the match`;
+  if (r.unavailable) return [`| ${what} | ${r.unavailable} | |`];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const row = (l: number) => `layer ${l}: head ${r.layers[l]!.bestHead} ${pct(r.layers[l]!.bestHeadShare)}, heads averaged ${pct(r.layers[l]!.summedShare)}`;
+  const strongest = r.layers.reduce((best, layer, l) => (layer.bestHeadShare > r.layers[best]!.bestHeadShare ? l : best), 0);
+  return [`| ${what} | ${[1, strongest].filter((l, i, a) => l < r.layers.length && a.indexOf(l) === i).map(row).join('; ')} | most |`];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -113,7 +113,7 @@ describe('likely models', () => {
     }
   });
 
-  test("inspect prints each ONNX file's interface and whether Likely can run it", async () => {
+  test("inspect prints each ONNX file's interface, whether Likely can run it and show its attention", async () => {
     const merged = buildModelFolder(join(modelsDir, 'inspect-merged'), 'model_fp16.onnx', { interface: 'merged', weights: 'fp16', externalData: false });
     const r = await likely(['models', 'inspect', merged]);
     assert.equal(r.code, 0, r.stderr);
@@ -121,7 +121,12 @@ describe('likely models', () => {
     assert.match(r.stdout, / {4}use_cache_branch +bool +\[1\]\n/);
     const { heads, width } = EMBEDDED_SHAPE; // buildModelFolder rebuilds the embedded model
     assert.match(r.stdout, new RegExp(` {4}past_key_values\\.0\\.key +float32 +\\[batch_size, ${heads}, past_sequence_length, ${width / heads}\\]\n`));
-    assert.match(r.stdout, / {2}Likely can run it\.\n$/);
+    assert.match(r.stdout, / {2}Likely can run it\.\n {2}attention view: available\n$/);
+    const fused = buildModelFolder(join(modelsDir, 'inspect-fused'), 'model.onnx', { interface: 'with-past', weights: 'fp32', externalData: false, attention: 'fused' });
+    assert.match(
+      (await likely(['models', 'inspect', fused])).stdout,
+      / {2}Likely can run it\.\n {2}attention view: unavailable \(the graph computes attention in one fused com\.microsoft\.MultiHeadAttention operator, which keeps the attention weights inside\)\n$/,
+    );
     const withPast = buildModelFolder(join(modelsDir, 'inspect-ext'), 'model.onnx', { interface: 'with-past', weights: 'fp32', externalData: true });
     rmSync(join(withPast, 'onnx', 'model.onnx_data'));
     const broken = await likely(['models', 'inspect', withPast, '--json']);
@@ -129,7 +134,7 @@ describe('likely models', () => {
     assert.equal(report.files[0]!.graph.opsets[''], 14);
     assert.deepEqual(report.files[0]!.graph.externalData, ['model.onnx_data']);
     assert.deepEqual(report.files[0]!.problems, ['onnx/model.onnx_data is missing (the weights of onnx/model.onnx)']);
-    assert.match((await likely(['models', 'inspect', withPast])).stdout, / {2}Likely cannot run it: onnx\/model\.onnx_data is missing/);
+    assert.match((await likely(['models', 'inspect', withPast])).stdout, / {2}Likely cannot run it: onnx\/model\.onnx_data is missing[^\n]*\n$/, 'no attention view for a file that does not run');
   });
 
   test('progress lines', () => {

@@ -3,8 +3,8 @@
  * under their real names with their real interfaces (models/testing/hub-models.ts: Xenova/gpt2's
  * merged decoder, the onnx-community with-past decoders, fp16 with float32 I/O, int8, external
  * data), built from the embedded model's weights: each must download, validate, load, and score
- * like the embedded model. And a download that fails validation keeps its files: a retry moves no
- * bytes.
+ * like the embedded model, and show its attention (models/src/attention.ts) like it. And a download
+ * that fails validation keeps its files: a retry moves no bytes.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,13 @@ const TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 1.0 } as const;
  * copying circuit that difference reaches 0.45 (measured; 0.39 with two induction heads).
  */
 const INCREMENTAL_TOLERANCE = { fp32: 1e-4, fp16: 0.02, int8: 0.6 } as const;
+/**
+ * Largest |Δ attention weight| against the embedded model on REPEATED (weights are 0..1): fp32 the same
+ * math; fp16 measured 7.0e-3 and int8 0.195 (the copying circuit's sharp layer-1 heads move with its
+ * rounded queries and keys), each on both interfaces.
+ */
+const ATTENTION_TOLERANCE = { fp32: 1e-4, fp16: 0.03, int8: 0.4 } as const;
+const REPEATED = 'Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls. Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls.';
 
 let hub: LocalHub;
 let embedded: Engine;
@@ -83,6 +90,28 @@ describe('every registry entry installs, loads and scores', () => {
         await fresh.dispose();
         t.diagnostic(`max |Δ log-prob| incremental vs fresh: ${worstIncremental.toExponential(2)}`);
         assert.ok(worstIncremental < INCREMENTAL_TOLERANCE[entry.precision], `${entry.id}: incremental vs fresh ${worstIncremental}`);
+
+        // Attention: the first token, a token of the second copy (copied from the first), the last.
+        engine.update(++version, REPEATED);
+        await engine.idle();
+        embedded.update(version, REPEATED);
+        await embedded.idle();
+        let worstAttention = 0;
+        for (const index of [0, engine.current!.length - 5, engine.current!.length - 1]) {
+          const got = await engine.attention({ version, index, k: 1024 });
+          const want = await embedded.attention({ version, index, k: 1024 });
+          assert.equal(got.unavailable, undefined, `${entry.id}: ${got.unavailable}`);
+          got.layers.forEach((layer, l) =>
+            layer.heads.forEach((head, h) => {
+              const wanted = new Map(want.layers[l]!.heads[h]!.top.map((s) => [s.index, s.weight]));
+              assert.equal(head.top.length, wanted.size);
+              for (const s of head.top) worstAttention = Math.max(worstAttention, Math.abs(s.weight - wanted.get(s.index)!));
+            }),
+          );
+          assert.equal(got.copiedFrom?.index, want.copiedFrom?.index, `${entry.id}: copied from, token ${index}`);
+        }
+        t.diagnostic(`max |Δ attention weight| vs the embedded model: ${worstAttention.toExponential(2)}`);
+        assert.ok(worstAttention < ATTENTION_TOLERANCE[entry.precision], `${entry.id}: max |Δ attention weight| ${worstAttention}`);
       } finally {
         await engine.dispose();
       }

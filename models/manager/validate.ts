@@ -8,8 +8,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelPrecision } from '../../common/models-api.ts';
 import { ModelManagerError } from './errors.ts';
+import { planAttentionGraph } from '../src/attention-graph.ts';
 import { checkGraph, ONNX_FILES, printableName } from '../src/model-folder.ts';
-import { readOnnxInterface } from '../src/onnx-file.ts';
+import { readOnnxGraphFile, readOnnxInterface } from '../src/onnx-file.ts';
 import { OnnxFormatError, type OnnxInterface } from '../src/onnx-graph.ts';
 
 /** GPT-2's byte-level BPE vocabulary; the engine's tokenizer produces these ids. */
@@ -132,11 +133,16 @@ export interface FolderReport {
     /** null when the file could not be read as ONNX (see problems). */
     graph: OnnxInterface | null;
     problems: string[];
+    /** Whether the app can show this file's attention (models/src/attention-graph.ts), when asked for and Likely can run it. */
+    attentionView?: { available: true } | { available: false; reason: string };
   }[];
 }
 
-/** Reads every part of `dir` and lists what is wrong with each, without stopping at the first problem. */
-export async function inspectModelFolder(dir: string): Promise<FolderReport> {
+/**
+ * Reads every part of `dir` and lists what is wrong with each, without stopping at the first problem;
+ * with `attentionView`, also whether each runnable file can show attention (it reads the graph's nodes).
+ */
+export async function inspectModelFolder(dir: string, opts: { attentionView?: boolean } = {}): Promise<FolderReport> {
   if (!existsSync(dir)) throw new ModelManagerError('invalid-model', `${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new ModelManagerError('invalid-model', `${dir} is not a folder`);
   const problems: string[] = [];
@@ -174,6 +180,14 @@ export async function inspectModelFolder(dir: string): Promise<FolderReport> {
       if (data.includes('..') || data.startsWith('/')) file.problems.push(`${rel} points its weights outside the folder (${data})`);
       else if (!existsSync(dataPath)) file.problems.push(`onnx/${data} is missing (the weights of ${rel})`);
       else file.bytes += fileSize(dataPath);
+    }
+    if (opts.attentionView && config && !problems.length && !file.problems.length) {
+      try {
+        const plan = planAttentionGraph(await readOnnxGraphFile(path), config.layers, config.heads);
+        file.attentionView = 'unavailable' in plan ? { available: false, reason: plan.unavailable } : { available: true };
+      } catch (e) {
+        file.attentionView = { available: false, reason: `its nodes could not be read (${(e as Error).message})` };
+      }
     }
   }
   return { dir, config, problems, files };

@@ -14,6 +14,7 @@ const handlers: Handlers = {
   predictions: (e, p) => e.predictions(p.version, p.from, p.to, p.k),
   infill: (e, p) => e.infill(p),
   suggestSpan: (e, p) => e.suggestSpan(p.version, p.index),
+  attention: (e, p) => e.attention(p),
   modelInfo: (e) => e.info,
 };
 

@@ -44,6 +44,26 @@ test('the engine process scores, and after a crash it restarts and re-scores the
   }
 });
 
+test("the engine process serves attention, to a page session in the page's own versions too", async () => {
+  const host = new EngineHost({ device: 'cpu' });
+  try {
+    await nextEvent<EngineStatus>(host, 'status', (s) => s.state === 'ready');
+    const page = host.session();
+    const text = 'Seven purple kites drifted over the quiet harbor. Seven purple kites drifted over the quiet harbor.';
+    const done = nextEvent<ScoreUpdate>(page, 'scores', (u) => u.version === 7 && u.done);
+    await page.call('update', { version: 7, text });
+    const scored = await done;
+    const index = scored.tokens.map((t) => t.text).lastIndexOf(' quiet');
+    const r = await page.call('attention', { version: 7, index, k: 2 });
+    assert.equal(r.token.text, ' quiet');
+    assert.equal(r.copiedFrom?.start, text.indexOf(' quiet'), 'copied from the first copy');
+    assert.ok(r.layers.length > 0 && r.layers.every((l) => l.heads.every((h) => h.top.length === 2)));
+    await assert.rejects(page.call('attention', { version: 7, index: -1 }), /index must be a non-negative integer/);
+  } finally {
+    host.close();
+  }
+});
+
 test('a missing model is a clear error status, not a restart loop', async () => {
   const host = new EngineHost({ modelDir: '/nonexistent/model', device: 'cpu' });
   try {

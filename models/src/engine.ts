@@ -7,8 +7,9 @@
  * windows whose tokens did not change (models/src/windows.ts). Results stream as ScoreUpdate
  * chunks in token order, starting at the edit. A newer version cancels older work between steps.
  */
-import type { EngineEvents, InfillResult, ModelInfo, Prediction, ScoreUpdate, TokenScore } from '../../common/api.ts';
+import type { AttentionResult, EngineEvents, InfillResult, ModelInfo, Prediction, ScoreUpdate, TokenScore } from '../../common/api.ts';
 import { perplexity } from '../../common/api.ts';
+import { AttentionView, DEFAULT_ATTENTION_K } from './attention.ts';
 import { gatherCache, GRAPH_TOP_K, TOP_K, type GPT2, type KVCache } from './gpt2.ts';
 import { computePrefixContext, infill, type InfillOptions, type PrefixContext } from './infill.ts';
 import { EOT, type Encoding } from './tokenizer.ts';
@@ -27,6 +28,8 @@ export interface EngineOptions {
   stepTokens?: number;
   /** Reuse KV caches and window results (default true; off gives a from-scratch reference). */
   caching?: boolean;
+  /** How long the attention graph's session stays open without a request (attention.ts ATTENTION_IDLE_MS). */
+  attentionIdleMs?: number;
 }
 
 /** Scores of one version of the document, as flat arrays (a 20,000-token document is ~2 MB). */
@@ -121,6 +124,9 @@ export class Engine {
   private readonly waiters = new Set<() => void>();
   private readonly stepTokens: number;
   private readonly caching: boolean;
+  /** The attention view (attention.ts), made on the first attention request. */
+  private attentionView: AttentionView | null = null;
+  private readonly attentionIdleMs: number | undefined;
 
   constructor(
     readonly model: GPT2,
@@ -128,6 +134,7 @@ export class Engine {
   ) {
     this.stepTokens = opts.stepTokens ?? STEP_TOKENS;
     this.caching = opts.caching ?? true;
+    this.attentionIdleMs = opts.attentionIdleMs;
   }
 
   get info(): ModelInfo {
@@ -448,9 +455,25 @@ export class Engine {
     return { cache: out.present, slots: Array.from({ length: last - best.start }, (_, j) => j), lastToken: s[last]!, position: last - best.start };
   }
 
+  /**
+   * What the model attended to when it predicted token `index` of the live document `version`: one step
+   * of the query before it on the cached prefix, on the attention graph (attention.ts).
+   */
+  async attention(params: { version: number; index: number; k?: number }): Promise<AttentionResult> {
+    const doc = await this.waitFor(params.version, params.index);
+    this.attentionView ??= new AttentionView(this.model, this.attentionIdleMs);
+    return this.attentionView.explain(doc, params.index, params.k ?? DEFAULT_ATTENTION_K, this.kvCache);
+  }
+
+  /** Whether the attention graph's session is open (it is released when idle and with the engine). */
+  get attentionOpen(): boolean {
+    return this.attentionView?.open ?? false;
+  }
+
   async dispose(): Promise<void> {
     this.pending = null;
     await this.idle();
+    await this.attentionView?.release();
     await this.model.release();
   }
 }

@@ -3,6 +3,7 @@
  * the tokens before them. Shapes: B batch, T new tokens, P cached tokens, H heads, D head width.
  */
 import type { ModelInfo } from '../../common/api.ts';
+import type { AttentionGraphOpener } from './attention-graph.ts';
 import type { GPT2Config } from './model-config.ts';
 import { SCORE_OUTPUTS, TARGETS_INPUT } from './scoring-head.ts';
 import type { Session, TensorArray, TensorData } from './session.ts';
@@ -45,6 +46,8 @@ export interface StepOutput {
 
 export class GPT2 {
   readonly kvType: 'float32' | 'float16';
+  /** Opens the model's attention graph (attention.ts), set by the loader that has its files; without it attention is unavailable. */
+  attentionGraph?: AttentionGraphOpener;
 
   /**
    * A model whose session already has the scoring head (scoring-head.ts). Where the parts come from

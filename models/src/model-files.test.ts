@@ -1,6 +1,7 @@
 // The browser's model loader (model-files.ts) on Node's runtime: the embedded model opened from
 // its files in memory, with the scoring head appended in memory, scores exactly like the folder
-// loader (model-folder.ts, the head streamed to disk); a missing or corrupt file is an error that
+// loader (model-folder.ts, the head streamed to disk), and shows the same attention (the attention
+// graph patched in memory from the files read again); a missing or corrupt file is an error that
 // names it, as on disk.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -43,6 +44,32 @@ test('a model opened from files in memory scores exactly like the same folder on
   assert.deepEqual(a.predictions, b.predictions);
   await fromFiles.dispose();
   await fromFolder.dispose();
+});
+
+test('the attention graph made in memory from the files, read again on the first request, equals the one written to disk', async () => {
+  const files = folderFiles(EMBEDDED_MODEL_DIR);
+  let reads = 0;
+  const read: ModelFileReader = async (path) => {
+    if (path === 'onnx/model.onnx') reads++;
+    return files.get(path);
+  };
+  const fromFiles = new Engine(await openModelFiles(read, [...files.keys()], { id: 'in-memory', source: 'embedded', createSession: (bytes, opts) => createSession(bytes, { device: 'cpu', ...opts }) }));
+  const fromFolder = await loadEngine({ device: 'cpu' });
+  try {
+    assert.equal(reads, 1, 'read once to load');
+    const text = 'Seven purple kites drifted over the quiet harbor. Seven purple kites drifted over the quiet harbor.';
+    for (const e of [fromFiles, fromFolder]) {
+      e.update(1, text);
+      await e.idle();
+    }
+    const index = fromFolder.current!.length - 2;
+    const a = await fromFiles.attention({ version: 1, index, k: 1024 });
+    assert.equal(reads, 2, 'read again for the attention graph, not kept in memory since loading');
+    assert.deepEqual(a, await fromFolder.attention({ version: 1, index, k: 1024 }));
+  } finally {
+    await fromFiles.dispose();
+    await fromFolder.dispose();
+  }
 });
 
 test('missing and corrupt files are errors that name the file', async () => {

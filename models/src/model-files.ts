@@ -5,9 +5,10 @@
  * bytes in memory (scoring-head.ts). The runtime comes in as `createSession`, so this file imports
  * none (ort-web.ts is the browser's).
  */
+import { planAttentionGraph, withAttentionOutputs } from './attention-graph.ts';
 import { GPT2, GRAPH_TOP_K } from './gpt2.ts';
 import { checkGraph, describeModel, ModelError, ONNX_FILES, parseConfig, type Precision } from './model-config.ts';
-import { bytesSource, readOnnxInterfaceFrom } from './onnx-graph.ts';
+import { bytesSource, readOnnxGraph, readOnnxInterfaceFrom } from './onnx-graph.ts';
 import { hasScoringHead, withScoringHead } from './scoring-head.ts';
 import type { Session } from './session.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -71,15 +72,27 @@ export async function openModelFiles(read: ModelFileReader, onnxPaths: Iterable<
   }
   const problems = checkGraph(graph, config.n_layer, where(found.path));
   if (problems.length) throw new ModelError(problems.join('; '));
-  const externalData: { path: string; data: Uint8Array }[] = [];
-  for (const name of graph.externalData) {
-    const data = await read(`onnx/${name}`);
-    if (!data) throw new ModelError(`missing model file ${where(`onnx/${name}`)} (the weights of ${found.path})`);
-    externalData.push({ path: name, data });
-  }
+  const readExternalData = async () => {
+    const externalData: { path: string; data: Uint8Array }[] = [];
+    for (const name of graph.externalData) {
+      const data = await read(`onnx/${name}`);
+      if (!data) throw new ModelError(`missing model file ${where(`onnx/${name}`)} (the weights of ${found.path})`);
+      externalData.push({ path: name, data });
+    }
+    return externalData;
+  };
   // One copy of the graph with the head; the original bytes can be collected once it is made.
   const model = hasScoringHead(graph) ? onnx : withScoringHead(onnx, graph, GRAPH_TOP_K);
-  const session = await opts.createSession(model, { externalData });
+  const session = await opts.createSession(model, { externalData: await readExternalData() });
   const info = describeModel(config, { id: opts.id, source: opts.source, precision: found.precision, device: session.device, fallbackReason: session.fallbackReason });
-  return new GPT2(config, tokenizer, session, info);
+  const gpt2 = new GPT2(config, tokenizer, session, info);
+  // Read again on the first attention request, so no copy of the model is held until then.
+  gpt2.attentionGraph = async () => {
+    const bytes = await read(found.path);
+    if (!bytes) throw new ModelError(`missing model file ${where(found.path)}`);
+    const plan = planAttentionGraph(await readOnnxGraph(bytesSource(bytes)), config.n_layer, config.n_head);
+    if ('unavailable' in plan) return plan;
+    return opts.createSession(withAttentionOutputs(bytes, plan), { externalData: await readExternalData() });
+  };
+  return gpt2;
 }

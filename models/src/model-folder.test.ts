@@ -71,11 +71,12 @@ test('the scoring graph of a self-contained model goes to the cache folder, neve
   }
 });
 
-test('a model with external data whose folder cannot take the scoring graph loads from the cache folder (hard links to its weights)', async () => {
+test('a model with external data whose folder cannot take the scoring and attention graphs loads them from the cache folder (hard links to its weights)', async () => {
   const root = mkdtempSync(join(tmpdir(), 'likely-ext-'));
   const dir = buildModelFolder(join(root, 'model'), 'model.onnx', { interface: 'with-past', weights: 'fp32', externalData: true });
   // What a read-only folder does to the write, in a way root cannot bypass: the name is a folder.
   mkdirSync(join(dir, 'onnx', '.likely-scored-model.onnx', 'blocked'), { recursive: true });
+  mkdirSync(join(dir, 'onnx', '.likely-attention-v1-model.onnx', 'blocked'), { recursive: true });
   const cache = join(root, 'cache');
   process.env.LIKELY_CACHE_DIR = cache;
   try {
@@ -85,6 +86,14 @@ test('a model with external data whose folder cannot take the scoring graph load
     const [a, b] = [await engine.score(text), await embedded.score(text)];
     for (let i = 0; i < a.tokens.length; i++) assert.ok(Math.abs(a.tokens[i]!.logprob - b.tokens[i]!.logprob) < 1e-4);
     assert.ok(readdirSync(cache, { recursive: true }).some((f) => String(f).endsWith('model.onnx_data')), 'weights hard-linked into the cache');
+    for (const e of [engine, embedded]) {
+      e.update(1, text);
+      await e.idle();
+    }
+    const [x, y] = [await engine.attention({ version: 1, index: 5 }), await embedded.attention({ version: 1, index: 5 })];
+    assert.equal(x.unavailable, undefined, x.unavailable);
+    assert.deepEqual(x.layers.map((l) => l.summed.map((s) => s.index)), y.layers.map((l) => l.summed.map((s) => s.index)));
+    assert.ok(readdirSync(cache, { recursive: true }).some((f) => String(f).endsWith('.likely-attention-v1-model.onnx')), 'the attention graph written beside the linked weights');
     await engine.dispose();
     await embedded.dispose();
   } finally {

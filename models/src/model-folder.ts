@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { readOnnxInterface } from './onnx-file.ts';
 import type { OnnxInterface } from './onnx-graph.ts';
-import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
+import type { LayoutPart } from './attention-graph.ts';
+import { hasScoringHead, writePatchedModel, writeScoredModel } from './onnx-patch.ts';
 
 import { checkGraph, ModelError, ONNX_FILES, parseConfig, type GPT2Config, type Precision } from './model-config.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -90,6 +91,23 @@ export function scoredModelCacheDir(env: NodeJS.ProcessEnv = process.env): strin
 /**
  * The path of the model with the scoring head appended (onnx-patch.ts), written once by streaming
  * the file (never two copies in memory) and reused while the source is unchanged.
+ */
+export function scoredModel(folder: ModelFolder, topK: number): string {
+  if (hasScoringHead(folder.graph)) return folder.onnxPath;
+  return patchedModel(folder, { kind: 'scored', what: 'the scoring graph', key: String(topK) }, (dest) => writeScoredModel(folder.onnxPath, folder.graph, dest, topK));
+}
+
+/** Bumped when the attention graph's patch changes (it names the file), so files an earlier patch wrote are not reused. */
+const ATTENTION_GRAPH_VERSION = 1;
+
+/** The path of the model's attention graph (attention-graph.ts; `layout` of its file), written like the scoring graph. */
+export function attentionModel(folder: ModelFolder, layout: readonly LayoutPart[]): string {
+  const kind = `attention-v${ATTENTION_GRAPH_VERSION}`;
+  return patchedModel(folder, { kind, what: 'the attention graph', key: kind }, (dest) => writePatchedModel(folder.onnxPath, layout, dest));
+}
+
+/**
+ * A patched copy of the model's ONNX file, written once by `write` and reused while the source is unchanged.
  *   Self-contained files go to the cache folder, so a read-only folder imported in place loads.
  *   Files with external data must sit beside their weights (ONNX Runtime resolves them relative
  *   to the .onnx file and refuses paths, symlinks included, that leave its folder): beside the
@@ -97,15 +115,14 @@ export function scoredModelCacheDir(env: NodeJS.ProcessEnv = process.env): strin
  * Each writer writes its own temporary file and renames it into place, so two engines loading the
  * same model at once never see a half-written file.
  */
-export function scoredModel(folder: ModelFolder, topK: number): string {
-  if (hasScoringHead(folder.graph)) return folder.onnxPath;
+function patchedModel(folder: ModelFolder, patch: { kind: string; what: string; key: string }, write: (dest: string) => void): string {
   const src = folder.onnxPath;
   const st = statSync(src);
-  const key = createHash('sha256').update(`${src}\0${st.size}\0${st.mtimeMs}\0${topK}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`${src}\0${st.size}\0${st.mtimeMs}\0${patch.key}`).digest('hex').slice(0, 16);
   const places = folder.graph.externalData.length ? [dirname(src), join(scoredModelCacheDir(), key)] : [join(scoredModelCacheDir(), key)];
   const errors: string[] = [];
   for (const place of places) {
-    const target = join(place, `.likely-scored-${basename(src)}`);
+    const target = join(place, `.likely-${patch.kind}-${basename(src)}`);
     const made = statSync(target, { throwIfNoEntry: false });
     if (made?.isFile() && made.mtimeMs >= st.mtimeMs && folder.graph.externalData.every((d) => existsSync(join(place, d)))) return target;
     const tmp = `${target}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
@@ -114,7 +131,7 @@ export function scoredModel(folder: ModelFolder, topK: number): string {
       if (place !== dirname(src)) {
         for (const d of folder.graph.externalData) if (!existsSync(join(place, d))) linkSync(join(dirname(src), d), join(place, d));
       }
-      writeScoredModel(src, folder.graph, tmp, topK);
+      write(tmp);
       renameSync(tmp, target);
       return target;
     } catch (e) {
@@ -123,7 +140,7 @@ export function scoredModel(folder: ModelFolder, topK: number): string {
     }
   }
   throw new ModelError(
-    `cannot write the scoring graph of ${src} (${errors.join('; ')})` +
+    `cannot write ${patch.what} of ${src} (${errors.join('; ')})` +
       (folder.graph.externalData.length ? '; its folder is read-only and on another disk than the cache: import it with --copy, or set LIKELY_CACHE_DIR to a folder on its disk' : ''),
   );
 }

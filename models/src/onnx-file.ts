@@ -1,14 +1,23 @@
-/** Reads the interface of an ONNX file on disk (onnx-graph.ts), a few small reads at a time. */
+/** Reads the interface or the structure of an ONNX file on disk (onnx-graph.ts), a few small reads at a time. */
 import { open } from 'node:fs/promises';
-import { readOnnxInterfaceFrom, type OnnxInterface } from './onnx-graph.ts';
+import { readOnnxGraph, readOnnxInterfaceFrom, type ByteSource, type OnnxGraph, type OnnxInterface } from './onnx-graph.ts';
 
-/** The interface of the ONNX model at `path`; throws OnnxFormatError when it is not a readable ONNX model. */
-export async function readOnnxInterface(path: string): Promise<OnnxInterface> {
+async function withFile<T>(path: string, read: (source: ByteSource) => Promise<T>): Promise<T> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    return await readOnnxInterfaceFrom({ size, read: async (into, pos) => (await fh.read(into, 0, into.length, pos)).bytesRead });
+    return await read({ size, read: async (into, pos) => (await fh.read(into, 0, into.length, pos)).bytesRead });
   } finally {
     await fh.close();
   }
+}
+
+/** The interface of the ONNX model at `path`; throws OnnxFormatError when it is not a readable ONNX model. */
+export function readOnnxInterface(path: string): Promise<OnnxInterface> {
+  return withFile(path, readOnnxInterfaceFrom);
+}
+
+/** The node structure of the ONNX model at `path` (its weights skipped). */
+export function readOnnxGraphFile(path: string): Promise<OnnxGraph> {
+  return withFile(path, readOnnxGraph);
 }

@@ -11,6 +11,10 @@
  *   GraphProto      5 initializer (TensorProto), 11 input, 12 output (ValueInfoProto)
  *   ValueInfoProto  1 name, 2 type (TypeProto: 1 tensor_type → 1 elem_type, 2 shape → 1 dim: 1 dim_value | 2 dim_param)
  *   TensorProto     13 external_data (StringStringEntryProto: 1 key, 2 value), 14 data_location (1 = EXTERNAL)
+ * and for the graph's structure (`readOnnxGraph`, what the attention graph is found in):
+ *   GraphProto      1 node (NodeProto)
+ *   NodeProto       1 input, 2 output, 3 name, 4 op_type, 5 attribute (AttributeProto), 7 domain
+ *   AttributeProto  1 name, 6 g (GraphProto), 11 graphs (repeated GraphProto): an If's branches, a Loop's body
  */
 
 export interface ValueInfo {
@@ -49,6 +53,8 @@ const MAX_SMALL_FIELD = 1 << 20;
 interface FieldHeader {
   /** Where the field's tag starts. */
   tagStart: number;
+  /** Where the value starts after the tag: a length-delimited field's length. */
+  valueStart: number;
   number: number;
   wire: number;
   /** Bytes payload range, or the varint's value for VARINT fields. */
@@ -132,13 +138,13 @@ class FileReader {
       let header: FieldHeader;
       if (wire === VARINT) {
         const [value, next] = await this.varint(p);
-        header = { tagStart: pos, number, wire, start: p, end: next, value };
+        header = { tagStart: pos, valueStart: p, number, wire, start: p, end: next, value };
       } else if (wire === BYTES) {
         const [len, payload] = await this.varint(p);
-        header = { tagStart: pos, number, wire, start: payload, end: payload + len, value: len };
+        header = { tagStart: pos, valueStart: p, number, wire, start: payload, end: payload + len, value: len };
       } else if (wire === FIXED64 || wire === FIXED32) {
         const len = wire === FIXED64 ? 8 : 4;
-        header = { tagStart: pos, number, wire, start: p, end: p + len, value: 0 };
+        header = { tagStart: pos, valueStart: p, number, wire, start: p, end: p + len, value: 0 };
       } else {
         throw new OnnxFormatError(`corrupt protobuf (wire type ${wire})`);
       }
@@ -267,4 +273,86 @@ export async function readOnnxInterfaceFrom(source: ByteSource): Promise<OnnxInt
   // Before IR version 4, weights were also listed as graph inputs; they are not inputs to feed.
   out.inputs = out.inputs.filter((i) => !initializers.has(i.name));
   return out;
+}
+
+/** Where a length-delimited field lies in the file: its length varint at [lengthStart, start), its payload [start, end). */
+export interface FieldRange {
+  lengthStart: number;
+  start: number;
+  end: number;
+}
+
+export interface OnnxNode {
+  op: string;
+  /** "" for the default ai.onnx set, e.g. "com.microsoft" for onnxruntime's contrib ops. */
+  domain: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  at: FieldRange;
+  /** Graph-valued attributes (an If's then_branch and else_branch, a Loop's body), with where each lies. */
+  subgraphs: { attribute: string; attributeAt: FieldRange; graph: OnnxGraph }[];
+}
+
+/** A graph's structure: its nodes in order (ONNX orders them topologically), its inputs' and outputs' names. */
+export interface OnnxGraph {
+  at: FieldRange;
+  nodes: OnnxNode[];
+  inputs: string[];
+  outputs: string[];
+}
+
+const range = (f: FieldHeader): FieldRange => ({ lengthStart: f.valueStart, start: f.start, end: f.end });
+
+function valueInfoName(buf: Uint8Array): string {
+  for (const f of memFields(buf)) if (f.number === 1 && f.wire === BYTES) return text(f.payload);
+  return '';
+}
+
+async function readGraph(r: FileReader, at: FieldRange): Promise<OnnxGraph> {
+  const g: OnnxGraph = { at, nodes: [], inputs: [], outputs: [] };
+  for await (const f of r.fields(at.start, at.end)) {
+    if (f.wire !== BYTES) continue;
+    if (f.number === 1) g.nodes.push(await readNode(r, range(f)));
+    else if (f.number === 11) g.inputs.push(valueInfoName(await r.bytes(f.start, f.end)));
+    else if (f.number === 12) g.outputs.push(valueInfoName(await r.bytes(f.start, f.end)));
+  }
+  return g;
+}
+
+async function readNode(r: FileReader, at: FieldRange): Promise<OnnxNode> {
+  const node: OnnxNode = { op: '', domain: '', name: '', inputs: [], outputs: [], at, subgraphs: [] };
+  for await (const f of r.fields(at.start, at.end)) {
+    if (f.wire !== BYTES) continue;
+    if (f.number === 1) node.inputs.push(text(await r.bytes(f.start, f.end)));
+    else if (f.number === 2) node.outputs.push(text(await r.bytes(f.start, f.end)));
+    else if (f.number === 3) node.name = text(await r.bytes(f.start, f.end));
+    else if (f.number === 4) node.op = text(await r.bytes(f.start, f.end));
+    else if (f.number === 7) node.domain = text(await r.bytes(f.start, f.end));
+    else if (f.number === 5) {
+      // An attribute's payload is skipped (a Constant's tensor may be large) except its name and graphs.
+      let attribute = '';
+      const graphs: FieldRange[] = [];
+      for await (const a of r.fields(f.start, f.end)) {
+        if (a.wire !== BYTES) continue;
+        if (a.number === 1) attribute = text(await r.bytes(a.start, a.end));
+        else if (a.number === 6 || a.number === 11) graphs.push(range(a));
+      }
+      for (const g of graphs) node.subgraphs.push({ attribute, attributeAt: range(f), graph: await readGraph(r, g) });
+    }
+  }
+  if (node.domain === 'ai.onnx') node.domain = '';
+  return node;
+}
+
+/**
+ * The main graph's structure with every subgraph's (node payloads are read, weights skipped): what
+ * attention-graph.ts finds the attention probabilities in. A few reads per node.
+ */
+export async function readOnnxGraph(source: ByteSource): Promise<OnnxGraph> {
+  const r = new FileReader(source, source.size);
+  for await (const f of r.fields(0, source.size)) {
+    if (f.number === 7 && f.wire === BYTES) return readGraph(r, range(f));
+  }
+  throw new OnnxFormatError('not an ONNX model (no graph)');
 }

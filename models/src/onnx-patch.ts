@@ -1,8 +1,10 @@
 /**
- * Writes a GPT-2 ONNX file with the scoring head (scoring-head.ts) appended, streaming from file to
- * file: the Node build's path, where a model may be larger than JavaScript should hold.
+ * Writes a GPT-2 ONNX file with the scoring head (scoring-head.ts) appended, or the attention graph's
+ * outputs (attention-graph.ts), streaming from file to file: the Node build's path, where a model may
+ * be larger than JavaScript should hold.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import type { LayoutPart } from './attention-graph.ts';
 import type { OnnxInterface } from './onnx-graph.ts';
 import { scoredLayout } from './scoring-head.ts';
 
@@ -13,6 +15,11 @@ export { hasScoringHead, SCORE_OUTPUTS, scoringHead, TARGETS_INPUT } from './sco
  * file to file in chunks, never held in JavaScript memory (a 1.9 GB single-file model costs 16 MB).
  */
 export function writeScoredModel(src: string, info: OnnxInterface, dest: string, topK = 10): void {
+  writePatchedModel(src, scoredLayout(info, topK), dest);
+}
+
+/** Writes `layout` (ranges of `src` and new bytes, in order) to `dest`, copying the ranges file to file in chunks. */
+export function writePatchedModel(src: string, layout: readonly LayoutPart[], dest: string): void {
   const fin = openSync(src, 'r');
   const fout = openSync(dest, 'w');
   try {
@@ -25,7 +32,7 @@ export function writeScoredModel(src: string, info: OnnxInterface, dest: string,
         pos += n;
       }
     };
-    for (const part of scoredLayout(info, topK)) {
+    for (const part of layout) {
       if (part instanceof Uint8Array) writeAll(fout, part);
       else copy(part.from, part.to);
     }

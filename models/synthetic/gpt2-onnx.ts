@@ -196,7 +196,7 @@ class Graph {
     readonly name: string,
   ) {}
 
-  op(op: string, inputs: string[], attrs: Attr[] = [], outputs = 1, names?: string[]): string[] {
+  op(op: string, inputs: string[], attrs: Attr[] = [], outputs = 1, names?: string[], domain?: string): string[] {
     const outs = names ?? Array.from({ length: outputs }, () => this.b.fresh(op));
     this.nodes.message(1, (n) => {
       for (const i of inputs) n.string(1, i);
@@ -204,6 +204,7 @@ class Graph {
       n.string(3, this.b.fresh(op + '_node'));
       n.string(4, op);
       for (const a of attrs) n.message(5, a);
+      if (domain) n.string(7, domain);
     });
     return outs;
   }
@@ -266,6 +267,13 @@ export interface BuildOptions {
   source: WeightSource;
   /** Write initializers ≥ 1 KiB to `<file>_data` beside the .onnx file. */
   externalData?: boolean;
+  /**
+   * 'decomposed' (default): MatMul, Softmax, MatMul, as torch exports GPT-2. 'fused': one
+   * com.microsoft.MultiHeadAttention per layer (unidirectional, past_key/past_value in, present_key/
+   * present_value out), as onnxruntime's transformer optimizer fuses it: the same function, with the
+   * attention probabilities inside the operator ('with-past' only).
+   */
+  attention?: 'decomposed' | 'fused';
 }
 
 /**
@@ -300,6 +308,8 @@ function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array[]
   if (!Number.isInteger(D)) throw new Error(`width ${C} is not a multiple of heads ${H}`);
   const merged = o.interface === 'merged';
   const opset = merged ? 13 : 14;
+  const fused = o.attention === 'fused';
+  if (fused && merged) throw new Error('a fused-attention graph is built with the with-past interface');
   const computeType = o.weights === 'fp16' || o.weights === 'fp16-io' ? T.FLOAT16 : T.FLOAT;
   const ioType = o.weights === 'fp16-io' ? T.FLOAT16 : T.FLOAT;
   const b = new Builder(ext);
@@ -406,6 +416,22 @@ function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array[]
     for (let i = 0; i < L; i++) {
       const p = `h.${i}.`;
       const qkv = linear(layerNorm(x, p + 'ln_1'), p + 'attn.c_attn'); // [B,T,3C]
+      if (fused) {
+        // MultiHeadAttention takes q, k, v as [B,T,C] and the cache as [B,H,P,D]; the mask as int32 [B,S].
+        const [qIn, kIn, vIn] = g.op('Split', [qkv, c([C, C, C])], [attrInt('axis', 2)], 3);
+        const keyMask = one('Cast', ['attention_mask'], [attrInt('to', T.INT32)]);
+        const [y] = g.op(
+          'MultiHeadAttention',
+          [qIn!, kIn!, vIn!, '', keyMask, '', pastIn.get(past(i, 'key'))!, pastIn.get(past(i, 'value'))!],
+          [attrInt('num_heads', H), attrInt('unidirectional', 1)],
+          3,
+          [b.fresh('attention'), names[1 + 2 * i]!, names[2 + 2 * i]!],
+          'com.microsoft',
+        );
+        x = one('Add', [x, linear(y!, p + 'attn.c_proj')]);
+        x = one('Add', [x, linear(gelu(linear(layerNorm(x, p + 'ln_2'), p + 'mlp.c_fc')), p + 'mlp.c_proj')]);
+        continue;
+      }
       const [q, k, v] = g.op('Split', [qkv, c([C, C, C])], [attrInt('axis', 2)], 3).map((t) => one('Transpose', [one('Reshape', [t, headsShape])], [attrInts('perm', [0, 2, 1, 3])])); // [B,H,T,D]
       const kAll = withPast ? one('Concat', [pastIn.get(past(i, 'key'))!, k!], [attrInt('axis', 2)]) : k!; // [B,H,S,D]
       const vAll = withPast ? one('Concat', [pastIn.get(past(i, 'value'))!, v!], [attrInt('axis', 2)]) : v!;
@@ -443,6 +469,7 @@ function buildGpt2Model(o: BuildOptions, ext: ExternalData | null): Uint8Array[]
   const graphBytes = graph.reduce((n, p) => n + p.length, 0);
   head.raw(Uint8Array.of((7 << 3) | 2)).raw(new Writer().varint(1, graphBytes).finish().subarray(1));
   const tail = new Writer().message(8, (op) => op.string(1, '').varint(2, opset));
+  if (fused) tail.message(8, (op) => op.string(1, 'com.microsoft').varint(2, 1));
   return [head.finish(), ...graph, tail.finish()];
 }
 

@@ -68,6 +68,8 @@ export interface OnnxVariant {
   interface: Gpt2Interface;
   weights: Gpt2Weights;
   externalData: boolean;
+  /** 'fused': one com.microsoft.MultiHeadAttention per layer (gpt2-onnx.ts); default decomposed. */
+  attention?: 'decomposed' | 'fused';
 }
 
 export function embeddedShape(dir = EMBEDDED_MODEL_DIR): Gpt2Shape {
@@ -92,6 +94,7 @@ export function buildModelFolder(dir: string, onnxName: string, variant: OnnxVar
     weights: variant.weights,
     source: embeddedWeights(),
     externalData: variant.externalData,
+    attention: variant.attention,
   });
   return dir;
 }

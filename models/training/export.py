@@ -1,6 +1,7 @@
 """Export the trained checkpoint as the embedded model folder (models/embedded) and write the golden
 fixtures (models/fixtures/golden.json): PyTorch reference token ids and per-token log-probs, ranks,
-entropies and top-5 predictions, which the TypeScript engine must reproduce.
+entropies and top-5 predictions, and attention probabilities at a few positions (golden_attention.py),
+which the TypeScript engine must reproduce.
 
     /usr/bin/python3 models/training/export.py [--ckpt models/training/work/ckpt.pt]
 """
@@ -11,6 +12,7 @@ import os
 import numpy as np
 import torch
 
+from golden_attention import ATTENTION_TOLERANCE, attention_indices, reference_attention
 from gpt2_bpe import EOT, Encoder
 from model import GPT2, GPT2Config
 from model_folder import write_model_folder
@@ -132,7 +134,8 @@ def main():
     fixtures = {"model": "embedded", "logprob_tolerance": LOGPROB_TOLERANCE, "texts": {}}
     for name, text in GOLDEN_TEXTS.items():
         ids = enc.encode(text)
-        fixtures["texts"][name] = {"text": text, **reference_scores(model, ids)}
+        fixtures["texts"][name] = {"text": text, **reference_scores(model, ids),
+                                   "attention": reference_attention(model, ids, attention_indices(name, len(ids)))}
         print(name, len(ids), "tokens")
     # Past-cache reference: scoring the last 7 tokens of "prose" given the cached first part.
     ids = enc.encode(GOLDEN_TEXTS["prose"])
@@ -141,6 +144,7 @@ def main():
     _, past = model(torch.tensor([[EOT] + ids[: split - 1]]))
     tail, _ = model(torch.tensor([ids[split - 1: -1]]), past=past)
     fixtures["kv_cache_max_abs_diff"] = float((full[0, split:] - tail[0]).abs().max())
+    fixtures["attention_tolerance"] = ATTENTION_TOLERANCE
     fixtures_dir = os.environ.get("FIXTURES_DIR", os.path.join(MODELS, "fixtures"))
     os.makedirs(fixtures_dir, exist_ok=True)
     with open(os.path.join(fixtures_dir, "golden.json"), "w", encoding="utf-8") as f:
