@@ -12,9 +12,17 @@ export interface PageEditorState {
   scores(): { version: number; fresh: number; mirror: { version: number; tokens: readonly TokenScore[]; tokenCount: number } } | null;
 }
 
+/** The browser shells' document (renderer/lib/web-document.svelte.ts), as far as tests use it. */
+export interface PageWebDocument {
+  ready: boolean;
+  unsaved: boolean;
+  fileName: string | null;
+}
+
 declare global {
   interface Window {
     likelyEditor?: EditorHandle;
     likelyEditorState?: PageEditorState;
+    likelyWebDocument?: PageWebDocument;
   }
 }

@@ -1,9 +1,10 @@
 // Every main screen at 1280×800 and 1024×700, light and dark, in Debian's Chromium against the real
 // `serve` (embedded model, a private models folder listing the registry): the first-run note, the
-// scored editor, the popover with fill-in rewrites (opened on a word near the bottom of the
-// window), the stats panel and the Models panel. Each asserts from bounding boxes that nothing
-// runs past the viewport and that the page itself never scrolls, and writes a PNG to
-// e2e/artifacts/screens/ for review.
+// scored editor (the toolbar one row at 1280 px, the legend's hint whole), the popover with
+// fill-in rewrites (opened with Alt+click on a word near the bottom of the window and on the
+// first line: beside its token, room for eight rewrites without an inner scroll), the stats panel
+// and the Models panel. Each asserts from bounding boxes that nothing runs past the viewport and
+// that the page itself never scrolls, and writes a PNG to e2e/artifacts/screens/ for review.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,9 +103,17 @@ for (const [width, height] of [
         assert.doesNotMatch(legend, /p ≥ 100%|ln p ≥ 0\.\d|waiting for new scores/, legend);
 
         assert.match(await page.locator('[data-status="words"]').innerText(), /^\d{3} words$/, 'the restored draft is counted');
+        // The toolbar is one row at 1280 px; the legend's hint is shown whole.
+        const spread = await page.$$eval('.toolbar button', (els) => {
+          const centers = els.filter((e) => (e as HTMLElement).offsetWidth > 0).map((e) => (e.getBoundingClientRect().top + e.getBoundingClientRect().bottom) / 2);
+          return Math.max(...centers) - Math.min(...centers);
+        });
+        if (width >= 1280) assert.ok(spread < 12, `the toolbar fits one row (its buttons' centers within ${spread.toFixed(1)} px)`);
+        assert.ok(await page.$eval('[data-legend="hint"]', (el) => el.scrollWidth <= el.clientWidth + 1 && el.getBoundingClientRect().right <= window.innerWidth), 'the hint is not cut');
 
-        // The popover with rewrites, on the lowest word in the window (it goes above) and on the
-        // first line (it goes below, taller than the room there: it scrolls inside).
+        // The popover (asked for with Alt+click), on the lowest word in the window (it goes above)
+        // and on the first line (it goes below): never over the token's line, inside the window
+        // and the editor (below the toolbar), room for eight rewrites without scrolling inside.
         for (const [where, pick] of [
           ['bottom', 'lowest'],
           ['top', 'highest'],
@@ -126,16 +135,26 @@ for (const [width, height] of [
             return best;
           }, pick);
           assert.ok(idx >= 0);
-          await page.click(`.ProseMirror [data-i="${idx}"]`);
-          await page.waitForSelector('.popover .predictions li', WAIT);
-          await page.waitForSelector('.popover .suggestions button', WAIT);
+          await page.locator(`.ProseMirror [data-i="${idx}"]`).first().click({ modifiers: ['Alt'] });
+          await page.waitForSelector('.popover .predictions li code', WAIT);
+          await page.waitForFunction(() => !/Searching/.test(document.querySelector('.popover [data-rewrites-status]')?.textContent ?? ''), null, WAIT);
           await shoot(page, `${tag}-popover-${where}`, ['.popover']);
-          const pop = await page.evaluate(() => {
+          const pop = await page.evaluate((i) => {
             const el = document.querySelector<HTMLElement>('.popover')!;
-            return { scrolls: el.scrollHeight > el.clientHeight + 1, overflowY: getComputedStyle(el).overflowY };
-          });
-          assert.equal(pop.overflowY, 'auto');
-          if (where === 'top' && height === 700) assert.ok(pop.scrolls, 'at 700 px the popover below the first line is cut to the room and scrolls');
+            const box = el.getBoundingClientRect();
+            const tok = [...document.querySelectorAll(`.ProseMirror [data-i="${i}"]`)].map((t) => t.getBoundingClientRect());
+            const scroller = document.querySelector('.editor-scroll')!.getBoundingClientRect();
+            return {
+              scrolls: el.scrollHeight > el.clientHeight + 1,
+              rows: el.querySelectorAll('.suggestions li').length,
+              clear: tok.every((r) => box.top >= r.bottom - 0.5 || box.bottom <= r.top + 0.5),
+              inside: box.top >= scroller.top - 0.5 && box.bottom <= scroller.bottom + 0.5,
+            };
+          }, idx);
+          assert.equal(pop.rows, 8, 'eight rewrite rows');
+          assert.ok(!pop.scrolls, 'nothing to scroll inside the popover');
+          assert.ok(pop.clear, "the token's line stays visible");
+          assert.ok(pop.inside, 'inside the editor, below the toolbar');
           await page.keyboard.press('Escape');
           await page.waitForSelector('.popover', { state: 'detached' });
         }

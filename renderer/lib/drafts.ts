@@ -51,6 +51,8 @@ const LEGACY_KEY = 'likely:draft';
 const TAB_KEY = 'likely:tab-draft';
 /** How long a reloaded tab waits for the page before it to let go of its draft. */
 const RELOAD_WAIT_MS = 1500;
+/** How long a new tab waits for the newest draft, held by another tab, to be let go (that tab may be closing). */
+const CLOSING_WAIT_MS = 400;
 /** Drafts kept at most; the oldest saved (or empty) ones go first. */
 const MAX_DRAFTS = 30;
 
@@ -132,10 +134,15 @@ export class DraftStore {
     // original holds it for good.
     if (own && (await this.claim(own.id, RELOAD_WAIT_MS))) return this.adopt(own);
     if (own) return this.adopt(this.blank({ text: own.text, format: own.format, fileName: own.fileName, savedText: own.savedText }), true);
-    const held = await this.held();
-    for (const d of this.list()) {
-      if (held.has(d.id) || d.text.trim() === '') continue;
-      if (await this.claim(d.id)) return this.adopt(d);
+    // A draft held by a tab that is closing right now is free a moment later: look twice.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, CLOSING_WAIT_MS));
+      const held = await this.held();
+      for (const d of this.list()) {
+        if (held.has(d.id) || d.text.trim() === '') continue;
+        if (await this.claim(d.id)) return this.adopt(d);
+      }
+      if (!this.list().some((d) => d.text.trim() !== '')) break;
     }
     return this.adopt(this.blank(), true);
   }

@@ -101,6 +101,7 @@ export class WebDocument {
     this.storageProblem = ok ? null : 'This browser could not keep the draft (storage full or disabled): save it to a file.';
     if (!ok) this.editor.showNotice({ level: 'warning', message: this.storageProblem! });
     this.unsaved = isUnsaved(this.store.current);
+    this.showTitle();
     this.channel?.postMessage('changed');
   }
 
