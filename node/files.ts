@@ -15,9 +15,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fsp, type Stats } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { humanSize, MAX_DOCUMENT_BYTES } from '../common/limits.ts';
 import type { DocumentFormat } from '../common/shell.ts';
+import { applyLineEndings, scanLineEndings, type LineEnding, type MixedLineEndings } from './line-endings.ts';
 
 /**
  * Files up to this size carry a content hash in their stamp, so a change that keeps the size and
@@ -57,8 +58,11 @@ export interface LoadedDocument {
 }
 
 export interface FileEncoding {
-  lineEnding: '\n' | '\r\n';
+  /** The file's most common line ending: what a line with no ending of its own gets. */
+  lineEnding: LineEnding;
   bom: boolean;
+  /** Set when the file mixes line endings: each line's own, so a write keeps them (line-endings.ts). */
+  mixed?: MixedLineEndings;
 }
 
 export interface FileStamp {
@@ -139,17 +143,44 @@ export function decodeDocument(bytes: Uint8Array, path: string, keepLineEndings 
       bom = true;
     }
   }
-  const crlf = text.indexOf('\r\n');
-  const lf = text.indexOf('\n');
-  const lineEnding = crlf >= 0 && crlf + 1 === lf ? '\r\n' : '\n';
-  if (lineEnding === '\r\n' && !keepLineEndings) text = text.replace(/\r\n/g, '\n');
-  return { text, encoding: { lineEnding, bom } };
+  const lines = scanLineEndings(text);
+  const encoding: FileEncoding = { lineEnding: lines.lineEnding, bom, ...(lines.mixed ? { mixed: lines.mixed } : {}) };
+  return { text: keepLineEndings ? text : lines.text, encoding };
 }
 
-/** The bytes to write for `text` (editor form, \n line endings) in the file's original encoding. */
+/**
+ * The bytes to write for `text` (editor form, \n line endings) in the file's encoding, and the
+ * encoding of what they are (the one to write the next version with). Unedited lines keep their
+ * own line endings, also in a file that mixes them (line-endings.ts).
+ */
+export function encodeDocumentFor(text: string, encoding: FileEncoding = DEFAULT_ENCODING): { bytes: Buffer; encoding: FileEncoding } {
+  const editorText = text.replace(/\r\n?/g, '\n');
+  let body: string;
+  let next: FileEncoding = { lineEnding: encoding.lineEnding, bom: encoding.bom };
+  if (encoding.mixed) {
+    const written = applyLineEndings(editorText, encoding.mixed, encoding.lineEnding);
+    body = written.body;
+    if (new Set(written.endings).size > 1) next = { ...next, mixed: { base: editorText, endings: written.endings } };
+    else if (written.endings.length) next = { ...next, lineEnding: scanLineEndings(body).lineEnding };
+  } else {
+    body = encoding.lineEnding === '\n' ? editorText : editorText.replace(/\n/g, encoding.lineEnding);
+  }
+  return { bytes: Buffer.from(encoding.bom ? '\ufeff' + body : body, 'utf8'), encoding: next };
+}
+
+/** The bytes to write for `text` (editor form) in the file's encoding (see encodeDocumentFor). */
 export function encodeDocument(text: string, encoding: FileEncoding = DEFAULT_ENCODING): Buffer {
-  const body = encoding.lineEnding === '\r\n' ? text.replace(/\r?\n/g, '\r\n') : text;
-  return Buffer.from(encoding.bom ? '\ufeff' + body : body, 'utf8');
+  return encodeDocumentFor(text, encoding).bytes;
+}
+
+/**
+ * Writes a document's text to `path` atomically in its file's encoding (encodeDocumentFor): the
+ * one way the app writes a document. Returns the stamp of the written file and the encoding to
+ * write its next version with.
+ */
+export async function writeDocument(path: string, text: string, encoding: FileEncoding = DEFAULT_ENCODING): Promise<{ stamp: FileStamp; encoding: FileEncoding }> {
+  const { bytes, encoding: next } = encodeDocumentFor(text, encoding);
+  return { stamp: await atomicWriteFile(path, bytes), encoding: next };
 }
 
 /** The stamp of a file whose content is `bytes` (hashed when small enough). */
@@ -213,10 +244,38 @@ export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES, 
 }
 
 const TEMP_SUFFIX = '.likely-tmp';
+/** A file name's limit in bytes on Linux, macOS and Windows (NTFS counts UTF-16 units, never more than the UTF-8 bytes). */
+const NAME_MAX_BYTES = 255;
+/** What a temp name adds around the file's name: ".", ".<pid up to 10 digits>-<8 hex>" and the suffix. */
+const TEMP_EXTRA_BYTES = 1 + 1 + 10 + 1 + 8 + TEMP_SUFFIX.length;
 
-/** The temp file for a write of `target`: hidden, in the same folder, unique. */
+/** The longest start of `s` that fits in `bytes` bytes of UTF-8, never cutting a character. */
+function utf8Prefix(s: string, bytes: number): string {
+  let used = 0;
+  let end = 0;
+  for (const ch of s) {
+    used += Buffer.byteLength(ch, 'utf8');
+    if (used > bytes) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+/**
+ * The part of a temp name that names its file: the file's name, or for a name too long to take
+ * the temp name's additions within NAME_MAX (a 230-character name, 80 CJK characters), its start
+ * and a hash of the whole name, so the temp name always fits and stays the same for one file.
+ */
+function tempStem(name: string): string {
+  const room = NAME_MAX_BYTES - TEMP_EXTRA_BYTES;
+  if (Buffer.byteLength(name, 'utf8') <= room) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${utf8Prefix(name, room - hash.length - 1)}~${hash}`;
+}
+
+/** The temp file for a write of `target`: hidden, in the same folder, unique, and a name that fits the file system's limit. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+  return join(dirname(target), `.${tempStem(basename(target))}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -248,24 +307,69 @@ async function renameWithRetry(from: string, to: string): Promise<void> {
 }
 
 /**
- * Replaces `path` with `data` atomically (see the top of this file). A symbolic link is followed:
- * the file it points to is replaced and the link stays. An existing file keeps its permissions.
- * Returns the stamp of the written file. Throws DocumentError; on failure the target is untouched
- * and the temp file is removed.
+ * Where a write of `path` lands: the file itself, or what a symbolic link (a chain of them) points
+ * to, also when that does not exist yet (a dangling link is written through, creating its target,
+ * never replaced by a file). `stats` of the existing target, or null for a new file.
+ */
+async function writeTarget(path: string): Promise<{ target: string; stats: Stats | null }> {
+  let p = path;
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      const target = await fsp.realpath(p);
+      return { target, stats: await fsp.stat(target) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    let link: string;
+    try {
+      link = await fsp.readlink(p);
+    } catch (e) {
+      // Not a link (EINVAL) or not there at all: a new file at p.
+      if (['EINVAL', 'ENOENT', 'UNKNOWN'].includes((e as NodeJS.ErrnoException).code ?? '')) return { target: p, stats: null };
+      throw e;
+    }
+    p = resolve(dirname(p), link);
+  }
+  throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
+}
+
+/**
+ * Checks that `path` could be saved to, without writing anything: refuses a folder, a device
+ * node, a FIFO or a socket (or a link to one) with the line a save would give. For commands that
+ * check their output before long work (`likely export`). Throws DocumentError.
+ */
+export async function checkSaveTarget(path: string): Promise<void> {
+  try {
+    const { stats } = await writeTarget(path);
+    if (stats) checkRegular(stats, path, 'save');
+  } catch (e) {
+    if (e instanceof DocumentError) throw e;
+    throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
+  }
+}
+
+/**
+ * Replaces `path` with `data` atomically (see the top of this file): the one writer of every file
+ * the user names (documents, exports, settings). A symbolic link is followed: the file it points
+ * to is replaced (or created, for a dangling link) and the link stays. An existing file keeps its
+ * permissions. Returns the stamp of the written file. Throws DocumentError; on failure the target
+ * is untouched and the temp file is removed.
  */
 export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<FileStamp> {
   let target = path;
   let mode = 0o666; // before the umask, as for any new file
   let existed = false;
   try {
-    target = await fsp.realpath(path);
-    const st = await fsp.stat(target);
-    checkRegular(st, path, 'save');
-    mode = st.mode & 0o7777;
-    existed = true;
+    const found = await writeTarget(path);
+    target = found.target;
+    if (found.stats) {
+      checkRegular(found.stats, path, 'save');
+      mode = found.stats.mode & 0o7777;
+      existed = true;
+    }
   } catch (e) {
     if (e instanceof DocumentError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
+    throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
   }
   const temp = tempPathFor(target);
   let handle: fsp.FileHandle | undefined;
@@ -281,7 +385,9 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   } catch (e) {
     await handle?.close().catch(() => {});
     await fsp.unlink(temp).catch(() => {});
-    throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && target !== path) throw new DocumentError(`cannot save ${basename(path)}: it is a link to ${target}, whose folder does not exist`, code);
+    throw new DocumentError(describeFsError(e, path, 'save'), code);
   }
   await fsyncDir(dirname(target)).catch(() => {});
   return stampOf(await fsp.stat(target), bytes);
@@ -292,12 +398,13 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
  * progress elsewhere is not disturbed). Returns how many were removed. Never throws.
  */
 export async function removeStaleTemps(path: string, olderThanMs = 60_000): Promise<number> {
-  const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
+  const target = await fsp.realpath(path).catch(() => path); // a save through a link writes beside its target
+  const dir = dirname(target);
+  const prefix = `.${tempStem(basename(target))}.`;
   let removed = 0;
   try {
     for (const name of await fsp.readdir(dir)) {
-      if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+      if (!name.startsWith(prefix) || !/^\d+-[0-9a-f]+\.likely-tmp$/.test(name.slice(prefix.length))) continue;
       const full = join(dir, name);
       const st = await fsp.stat(full).catch(() => null);
       if (st && Date.now() - st.mtimeMs >= olderThanMs) {

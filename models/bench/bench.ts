@@ -15,11 +15,18 @@ import { FIXTURES_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
 import { EOT, type Tokenizer } from '../src/tokenizer.ts';
 import { brownProse } from './corpus.ts';
 import { buildModelFolder, ensureRandomModel } from '../synthetic/random-models.ts';
+import { CliError, scriptOptions } from '../cli/args.ts';
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const only = opt('only')?.split(',');
+const BENCHES = ['p1', 'p2', 'p3', 'infill', 'int8'];
+const options = scriptOptions('bench', { values: ['model', 'only'], flags: ['json'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  const only = args.values.only?.split(',');
+  const unknown = only?.find((b) => !BENCHES.includes(b));
+  if (unknown !== undefined) throw new CliError(`--only takes ${BENCHES.join(', ')}, got "${unknown}"`);
+  return { json: args.flags.has('json'), model: args.values.model, only };
+});
+const { json, only } = options;
+const opt = (name: 'model') => options[name];
 const log = (...a: unknown[]) => {
   if (!json) console.log(...a);
   else console.error(...a);

