@@ -356,21 +356,17 @@ export async function checkSaveTarget(path: string): Promise<void> {
  * is untouched and the temp file is removed.
  */
 export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<FileStamp> {
-  let target = path;
-  let mode = 0o666; // before the umask, as for any new file
-  let existed = false;
+  let found: Awaited<ReturnType<typeof writeTarget>>;
   try {
-    const found = await writeTarget(path);
-    target = found.target;
-    if (found.stats) {
-      checkRegular(found.stats, path, 'save');
-      mode = found.stats.mode & 0o7777;
-      existed = true;
-    }
+    found = await writeTarget(path);
+    if (found.stats) checkRegular(found.stats, path, 'save');
   } catch (e) {
     if (e instanceof DocumentError) throw e;
     throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
   }
+  const { target, stats } = found;
+  const existed = stats !== null;
+  const mode = stats ? stats.mode & 0o7777 : 0o666; // a new file: before the umask, as for any new file
   const temp = tempPathFor(target);
   let handle: fsp.FileHandle | undefined;
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
