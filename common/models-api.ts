@@ -60,6 +60,11 @@ export interface ModelListEntry {
   partialBytes?: number;
   /** Set when this machine probably lacks the memory to run the model. */
   memoryWarning?: string;
+  /**
+   * Set when the entry cannot be used as it is (its likely-model.json is missing fields, not JSON,
+   * or not a file): why, in one line, with what to do. Such an entry is never `installed`.
+   */
+  problem?: string;
 }
 
 export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'installing' | 'done';

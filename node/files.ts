@@ -14,7 +14,7 @@
  * refuse targets that are not regular files (a device node is never replaced by a file).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { humanSize, MAX_DOCUMENT_BYTES } from '../common/limits.ts';
 import type { DocumentFormat } from '../common/shell.ts';
@@ -194,7 +194,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 /** What a file that is not a regular one is, in words. */
 function kindOf(st: Stats): string {
-  return st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  return st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
 /** Refuses a folder or anything else that is not a regular file (checked without opening it: opening a FIFO blocks). */
@@ -204,42 +204,106 @@ function checkRegular(st: Stats, path: string, doing: 'read' | 'save'): void {
   if (!st.isFile()) throw new DocumentError(doing === 'read' ? `${name} is ${kindOf(st)}, not a text file` : `cannot save over ${name}: it is ${kindOf(st)}, not a regular file`, 'special');
 }
 
+/**
+ * A file that must not be read as it is: not a regular file (a folder, a FIFO, a device, a
+ * socket; `kind` says which, in words: "a named pipe (FIFO)"), or larger than its caller allows.
+ */
+export class UnreadableFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: 'not-regular' | 'too-large',
+    /** What it is ("a device"), or for 'too-large' its size in bytes as far as it is known. */
+    readonly kind: string,
+    readonly size?: number,
+  ) {
+    super(reason === 'not-regular' ? `${path} is ${kind}, not a regular file` : `${path} is larger than allowed`);
+    this.name = 'UnreadableFileError';
+  }
+}
+
+const refuseUnlessRegular = (st: Stats, path: string) => {
+  if (!st.isFile()) throw new UnreadableFileError(path, 'not-regular', kindOf(st));
+};
+
+/**
+ * Opens a regular file for reading without ever blocking: its type is checked before opening (a
+ * FIFO blocks open() until a writer comes), it is opened non-blocking (a path swapped for a FIFO
+ * meanwhile still returns) and checked again on the open handle. The one way the app opens a file
+ * someone else chose (documents, model folders). Throws UnreadableFileError or the fs error.
+ */
+export async function openRegularFile(path: string): Promise<{ handle: fsp.FileHandle; stats: Stats }> {
+  refuseUnlessRegular(await fsp.stat(path), path);
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    refuseUnlessRegular(stats, path);
+    return { handle, stats };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+/** Reads an open file whole, at most `maxBytes` (one byte more is read, so a file that grows meanwhile is noticed). */
+async function readUpTo(handle: fsp.FileHandle, size: number, maxBytes: number, path: string): Promise<Buffer> {
+  if (size > maxBytes) throw new UnreadableFileError(path, 'too-large', '', size);
+  const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+    if (length === buf.length) break;
+  }
+  if (length > maxBytes) throw new UnreadableFileError(path, 'too-large', '');
+  return buf.subarray(0, length);
+}
+
+/** A regular file's bytes, at most `maxBytes` (see openRegularFile). Throws UnreadableFileError or the fs error. */
+export async function readRegularFile(path: string, maxBytes: number): Promise<{ bytes: Buffer; stats: Stats }> {
+  const { handle, stats } = await openRegularFile(path);
+  try {
+    return { bytes: await readUpTo(handle, stats.size, maxBytes, path), stats };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** readRegularFile for the few callers that must stay synchronous (small bookkeeping files the model manager lists). */
+export function readRegularFileSync(path: string, maxBytes: number): Buffer {
+  refuseUnlessRegular(statSync(path), path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    refuseUnlessRegular(st, path);
+    if (st.size > maxBytes) throw new UnreadableFileError(path, 'too-large', '', st.size);
+    const buf = Buffer.alloc(st.size + 1);
+    let length = 0;
+    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, length)) > 0; ) length += n;
+    if (length > maxBytes) throw new UnreadableFileError(path, 'too-large', '');
+    return buf.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a document for the editor or the CLI. Throws DocumentError (one line, names the file); changes nothing. */
 export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES, keepLineEndings = false): Promise<LoadedDocument> {
   const name = basename(path);
-  let handle: fsp.FileHandle;
   try {
-    checkRegular(await fsp.stat(path), path, 'read');
-    // Non-blocking: if the path is swapped for a FIFO after the check, the open still returns.
-    handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    if (e instanceof DocumentError) throw e;
-    throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
-  }
-  try {
-    const st = await handle.stat();
-    checkRegular(st, path, 'read');
-    if (st.size > maxBytes) {
-      throw new DocumentError(`${name} is ${humanSize(st.size)}; Likely opens text files up to ${humanSize(maxBytes)}`, 'too-large');
-    }
-    // Read at most one byte past the limit, so a file that grows while we read is still refused.
-    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length === buf.length) break;
-    }
-    if (length > maxBytes) throw new DocumentError(`${name} is larger than ${humanSize(maxBytes)}; Likely opens text files up to that size`, 'too-large');
-    const bytes = buf.subarray(0, length);
+    const { bytes, stats } = await readRegularFile(path, maxBytes);
     const { text, encoding } = decodeDocument(bytes, path, keepLineEndings);
-    return { path, text, format: formatForPath(path), encoding, stamp: stampOf(st, bytes) };
+    return { path, text, format: formatForPath(path), encoding, stamp: stampOf(stats, bytes) };
   } catch (e) {
     if (e instanceof DocumentError) throw e;
+    if (e instanceof UnreadableFileError) {
+      if (e.reason === 'not-regular') throw new DocumentError(e.kind === 'a folder' ? `${name} is a folder, not a text file` : `${name} is ${e.kind}, not a text file`, e.kind === 'a folder' ? 'EISDIR' : 'special');
+      throw new DocumentError(
+        e.size !== undefined ? `${name} is ${humanSize(e.size)}; Likely opens text files up to ${humanSize(maxBytes)}` : `${name} is larger than ${humanSize(maxBytes)}; Likely opens text files up to that size`,
+        'too-large',
+      );
+    }
     throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
-  } finally {
-    await handle.close();
   }
 }
 

@@ -1,4 +1,5 @@
 /** likely infill FILE --from S --to E [--json] [--k 10] [--prefix-only] [--model DIR] */
+import { visibleText } from '../../common/format.ts';
 import { InfillError } from '../src/infill.ts';
 import { CliError, intOption, parseArgs, readTextFile } from './args.ts';
 import { loadEngine } from './engine.ts';
@@ -25,7 +26,8 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify({ span: result.span, suggestions: result.suggestions.map((s) => ({ text: s.text, score: s.score })) }) + '\n');
     return;
   }
-  const lines = [`${JSON.stringify(result.span.text)} at ${from}..${to} (original scores ${result.original.score.toFixed(2)}):`];
-  for (const s of result.suggestions) lines.push(`  ${s.score.toFixed(2).padStart(8)}  ${JSON.stringify(s.text)}`);
+  // Text as the app shows it (common/format.ts): spaces ␣, newlines ↵, invisible and bidi characters as ⟨U+XXXX⟩.
+  const lines = [`“${visibleText(result.span.text, 80)}” at ${from}..${to} (original scores ${result.original.score.toFixed(2)}):`];
+  for (const s of result.suggestions) lines.push(`  ${s.score.toFixed(2).padStart(8)}  “${visibleText(s.text, 80)}”`);
   process.stdout.write(lines.join('\n') + '\n');
 }
