@@ -66,7 +66,7 @@ export class Tokenizer {
       try {
         return JSON.parse(text);
       } catch (e) {
-        throw new Error(`${pathOf(name)} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+        throw new Error(`${pathOf(name)} is not valid JSON (${(e as Error).message.split('\n')[0]})`, { cause: e });
       }
     };
     const vocabJson = read('vocab.json');
