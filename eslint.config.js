@@ -51,7 +51,7 @@ export default tseslint.config(
   { files: SHARED_ENGINE, rules: { 'no-restricted-imports': ['error', { patterns: [...ort, electron, ui, shells, node] }] } },
   { files: [ORT_WEB_ONLY_FILE], rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, electron, ui, shells, node] }] } },
   // The static build's worker: the shared engine and common code, never Node, the renderer or the shells.
-  { files: ['web/worker/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, electron, node, { group: ['**/renderer/**', 'svelte', 'svelte/*', 'prosemirror-*'], message: 'The engine worker never imports the page.' }, shells, { group: ['**/models/manager/**', '**/models/service/**', '**/models/cli/**', '**/node/**'], message: 'The engine worker runs only the shared engine (models/src) and common code.' }] }] } },
+  { files: ['web/worker/**/*.ts'], ignores: ['web/worker/**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, electron, node, { group: ['**/renderer/**', 'svelte', 'svelte/*', 'prosemirror-*'], message: 'The engine worker never imports the page.' }, shells, { group: ['**/models/manager/**', '**/models/service/**', '**/models/cli/**', '**/node/**'], message: 'The engine worker runs only the shared engine (models/src) and common code.' }] }] } },
   // The static build's page entry: the renderer and the worker's URL, nothing of Node or the engine.
   { files: ['web/page/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [...ort, electron, node, engine] }] } },
   { files: ['common/**/*.ts'], ignores: ['common/**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [...ort, electron, ui, node] }] } },

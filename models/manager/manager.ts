@@ -21,7 +21,7 @@ import { formatBytes, registryListFacts } from '../../common/models-api.ts';
 import { readRegularFileSync } from '../../node/files.ts';
 import { modelFileProblem, printableName } from '../src/model-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
-import { downloadFile, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
+import { downloadFile, expectedChecksum, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
 import { asManagerError, ModelManagerError } from './errors.ts';
 import { hubEndpoint, loadRegistry, resolveUrl, type RegistryModel } from './registry.ts';
 import { validateModelFolder } from './validate.ts';
@@ -73,6 +73,8 @@ export interface ModelManagerOptions {
   memory?: () => { total: number; free: number };
   /** The app says which model is loaded, so it is not removed under the engine. */
   isInUse?: (id: string) => boolean;
+  /** How long the hub may send nothing (no answer, no bytes) before a download fails; default 30 s (tests pass less). */
+  stallTimeoutMs?: number;
 }
 
 export interface DownloadOptions {
@@ -192,6 +194,7 @@ export class ModelManager {
   private readonly embeddedDir: string;
   private readonly memory: () => { total: number; free: number };
   private readonly isInUse: (id: string) => boolean;
+  private readonly stallMs: number | undefined;
   private readonly active = new Map<string, AbortController>();
 
   constructor(opts: ModelManagerOptions = {}) {
@@ -202,6 +205,7 @@ export class ModelManager {
     this.embeddedDir = opts.embeddedDir ?? EMBEDDED_MODEL_DIR;
     this.memory = opts.memory ?? (() => ({ total: totalmem(), free: freemem() }));
     this.isInUse = opts.isInUse ?? (() => false);
+    this.stallMs = opts.stallTimeoutMs;
   }
 
   /**
@@ -423,15 +427,24 @@ export class ModelManager {
     // Pin every file to one commit so a push to the repo mid-download cannot mix versions.
     if (!state.revision) {
       const first = model.files[0]!;
-      const head = await headRemote(resolveUrl(this.endpoint, model.repo, model.revision, first.path), first.path, { signal, headers });
+      const head = await headRemote(resolveUrl(this.endpoint, model.repo, model.revision, first.path), first.path, { signal, headers, stallMs: this.stallMs });
       state.revision = head.commit ?? model.revision;
       await saveState();
     }
     const remotes: RemoteFile[] = [];
     for (const f of model.files) {
-      const remote = await headRemote(resolveUrl(this.endpoint, model.repo, state.revision, f.path), f.path, { signal, headers });
+      const remote = await headRemote(resolveUrl(this.endpoint, model.repo, state.revision, f.path), f.path, { signal, headers, stallMs: this.stallMs });
       checkRemoteAgainstRegistry({ name: f.path, sha256: f.sha256, bytes: f.bytes }, remote);
       remotes.push(remote);
+    }
+    // Nothing unverifiable is installed: every file needs a known size and a checksum (the
+    // registry's, or the hub's ETag), or the download stops before a byte moves.
+    for (const [i, f] of model.files.entries()) {
+      const expect = { name: f.path, sha256: f.sha256, bytes: f.bytes };
+      const missing = [(f.bytes ?? remotes[i]!.size) === null ? 'size' : '', expectedChecksum(expect, remotes[i]!) === null ? 'checksum' : ''].filter(Boolean).join(' or ');
+      if (missing) {
+        throw new ModelManagerError('unverifiable', `the hub gives no ${missing} for ${f.path} of ${model.repo} (and the registry lists none), so it cannot be verified; nothing was downloaded or installed`);
+      }
     }
 
     const sizes = model.files.map((f, i) => f.bytes ?? remotes[i]!.size ?? f.approxBytes);
@@ -457,6 +470,7 @@ export class ModelManager {
       const result = await downloadFile(remotes[i]!, dest, { name: f.path, sha256: f.sha256, bytes: f.bytes }, {
         signal,
         headers,
+        stallMs: this.stallMs,
         onBytes: (n) => {
           fileBytes += n;
           progress.add(n);

@@ -121,6 +121,7 @@ export class BrowserModels {
       selected: this.selected,
       device: this.host.device,
       modelsDir: "this browser's storage for this site",
+      hubEndpoint: this.hub,
       downloads: [...this.downloads.values()].map(({ abort: _abort, ...d }) => d),
       nativeFolderPicker: true,
       ...(this.switching ? { switching: this.switching } : {}),
