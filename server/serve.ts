@@ -31,7 +31,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_UPDATE_CHARS } from '../common/limits.ts';
 import { DEVICE_CHOICES, MODELS_METHODS, validateModelsCall, type DeviceChoice } from '../common/models-api.ts';
-import type { WireMessage } from '../common/rpc.ts';
+import { invalidMessageReply, isCallMessage, type WireMessage } from '../common/rpc.ts';
 import { CliError, parseArgs } from '../models/cli/args.ts';
 import { defaultModelsDir } from '../models/manager/manager.ts';
 import { loadRegistry } from '../models/manager/registry.ts';
@@ -150,12 +150,6 @@ interface Connection {
   session: EngineSession;
 }
 
-type Call = Extract<WireMessage, { kind: 'call' }>;
-
-function isCall(msg: unknown): msg is Call {
-  const m = msg as Record<string, unknown> | null;
-  return !!m && typeof m === 'object' && m.kind === 'call' && Number.isSafeInteger(m.id) && typeof m.method === 'string';
-}
 
 export async function startWebServer(opts: WebServerOptions = {}): Promise<WebServer> {
   const distDir = resolve(opts.distDir ?? DIST_DIR);
@@ -218,10 +212,7 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
       } catch {
         msg = null;
       }
-      if (!isCall(msg)) {
-        const id = Number.isSafeInteger((msg as { id?: unknown } | null)?.id) ? (msg as { id: number }).id : -1;
-        return send(conn, { kind: 'result', id, error: 'invalid message: expected {kind:"call", id, method, params}' });
-      }
+      if (!isCallMessage(msg)) return send(conn, invalidMessageReply(msg));
       if (conn !== active) return send(conn, { kind: 'result', id: msg.id, error: 'another tab took over the engine' });
       if (!MODELS.has(msg.method)) return void reply(conn, msg.id, conn.session.call(msg.method as never, msg.params as never));
       try {

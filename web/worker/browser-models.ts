@@ -48,10 +48,14 @@ export class BrowserModels {
     private readonly emit: Emit,
   ) {}
 
-  /** Loads the embedded model (the first model every page runs). */
+  /**
+   * Loads the embedded model (the first model every page runs). The load starts before anything
+   * else, so a call that comes before it is done waits for it instead of finding no model.
+   */
   async start(): Promise<void> {
+    const loaded = this.host.switchTo(this.choice('embedded')).catch(() => {});
     await this.refresh().catch(() => {});
-    await this.host.switchTo(this.choice('embedded')).catch(() => {});
+    await loaded;
   }
 
   picked(folder: PickedFolder): void {
