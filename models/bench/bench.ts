@@ -16,6 +16,7 @@ import { EOT, type Tokenizer } from '../src/tokenizer.ts';
 import { brownProse } from './corpus.ts';
 import { buildModelFolder, ensureRandomModel } from '../synthetic/random-models.ts';
 import { CliError, scriptOptions } from '../cli/args.ts';
+import { visibleLine } from '../../common/format.ts';
 
 const BENCHES = ['p1', 'p2', 'p3', 'infill', 'int8'];
 const options = scriptOptions('bench', { values: ['model', 'only'], flags: ['json'] }, (args) => {
@@ -245,6 +246,6 @@ function commonPrefixLen(a: Int32Array, b: Int32Array): number {
 }
 
 main().catch((e) => {
-  console.error(`bench: ${(e as Error).message}`);
+  console.error(`bench: ${visibleLine((e as Error).message.split('\n')[0]!)}`);
   process.exit(1);
 });

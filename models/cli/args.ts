@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MAX_DOCUMENT_BYTES } from '../../common/limits.ts';
 import { DocumentError, readDocument } from '../../node/files.ts';
+import { visibleLine } from '../../common/format.ts';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {
@@ -56,7 +57,7 @@ export function scriptOptions<T>(name: string, spec: OptionSpec, read: (args: Pa
     return read(parseArgs(argv, spec));
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
-    process.stderr.write(`${name}: ${e.message}\n`);
+    process.stderr.write(`${name}: ${visibleLine(e.message)}\n`);
     process.exit(2);
   }
 }

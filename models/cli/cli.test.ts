@@ -223,6 +223,11 @@ test('plain score shows token text by the app\'s rule: bidi controls and other i
     // The JSON keeps the text exactly (a contract): only the human form is made visible.
     const json = await cli(['score', file, '--json']);
     assert.ok((JSON.parse(json.stdout) as { tokens: TokenScore[] }).tokens.map((t) => t.text).join('').includes('\u202eeulav'));
+    // infill shows its span and rewrites the same way.
+    const infill = await cli(['infill', file, '--from', '4', '--to', '11', '--k', '3']);
+    assert.equal(infill.code, 0, infill.stderr);
+    assert.match(infill.stdout, /^“⟨U\+202E⟩eulav⟨U\+202C⟩” at 4\.\.11/);
+    assert.ok(![...infill.stdout].some((ch) => /[\u202a-\u202e\u2066-\u2069]/.test(ch)), infill.stdout);
     // An error that quotes a name does the same.
     const missing = await cli(['score', join(dir, 'gone\u202e\u001b[2J.txt')]);
     assert.match(missing.stderr, /^likely: gone⟨U\+202E⟩⟨U\+001B⟩\[2J\.txt was not found/);

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { brownFiles } from '../bench/corpus.ts';
 import { loadEngine } from '../src/load-from-folder.ts';
 import { CliError, intOption, scriptOptions } from '../cli/args.ts';
+import { visibleLine } from '../../common/format.ts';
 
 const options = scriptOptions('eval:infill', { values: ['model', 'items'] }, (args) => {
   if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
@@ -116,6 +117,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`eval: ${(e as Error).message}`);
+  console.error(`eval:infill: ${visibleLine((e as Error).message.split('\n')[0]!)}`);
   process.exit(1);
 });

@@ -13,6 +13,7 @@ import type { TokenScore } from '../../common/api.ts';
 import type { Engine } from '../src/engine.ts';
 import { loadEngine } from '../src/load-from-folder.ts';
 import { CliError, intOption, isEntry, scriptOptions } from '../cli/args.ts';
+import { visibleLine } from '../../common/format.ts';
 
 const HELDOUT = join(dirname(fileURLToPath(import.meta.url)), 'heldout');
 const DOC_SEPARATOR = '\n\n\f\n\n';
@@ -194,7 +195,7 @@ async function main() {
 
 if (isEntry(import.meta.url)) {
   main().catch((err: Error) => {
-    console.error(`eval:model: ${err.message}`);
+    console.error(`eval:model: ${visibleLine(err.message.split('\n')[0]!)}`);
     process.exit(1);
   });
 }

@@ -181,6 +181,10 @@ describe('likely models', () => {
       ['gpt2-small-fp16', JSON.stringify({ id: 'gpt2-small-fp16', name: 7 }), /^likely-model\.json: "name" must be a string; remove it \(likely models remove gpt2-small-fp16\) and download it again$/],
       ['a-fifo', null, /^likely-model\.json is a named pipe \(FIFO\), not a regular file/],
     ];
+    // A folder whose name holds a bidi override: listed, and shown by the app's rule for text.
+    const rtl = 'rtl\u202eledom';
+    mkdirSync(join(modelsDir, rtl));
+    writeFileSync(join(modelsDir, rtl, 'likely-model.json'), JSON.stringify({ id: rtl, name: 'Name \u2066isolated\u2069', source: 'imported', precision: 'fp32', memoryBytes: 1, files: [], path: join(modelsDir, rtl) }));
     for (const [id, content] of broken) {
       mkdirSync(join(modelsDir, id), { recursive: true });
       if (content === null) execFileSync('mkfifo', [join(modelsDir, id, 'likely-model.json')]);
@@ -202,13 +206,15 @@ describe('likely models', () => {
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, /^no-fields .* broken: likely-model\.json: "name" must be a string/m);
       assert.match(table.stdout, /^good-one .* imported \(/m);
+      assert.match(table.stdout, /^rtl⟨U\+202E⟩ledom +- +fp32 /m);
+      assert.ok(![...table.stdout].some((ch) => /[\u202a-\u202e\u2066-\u2069]/.test(ch)), 'no bidi control reaches the terminal');
       const use = await likely(['models', 'path', 'bad-precision'], 60_000);
       assert.match(use.stderr, /^likely: bad-precision cannot be used: likely-model\.json: "precision" must be/);
       const rm = await likely(['models', 'remove', 'no-fields'], 60_000);
       assert.equal(rm.code, 0, rm.stderr);
       assert.equal(existsSync(join(modelsDir, 'no-fields')), false, 'a broken entry can be removed');
     } finally {
-      for (const [id] of broken) rmSync(join(modelsDir, id), { recursive: true, force: true });
+      for (const id of [...broken.map(([id]) => id), rtl]) rmSync(join(modelsDir, id), { recursive: true, force: true });
       await likely(['models', 'remove', 'good-one']);
     }
   });
