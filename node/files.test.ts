@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -336,12 +336,15 @@ describe('atomicWriteFile', () => {
     // A killed save's leftover beside a long-named file is still found by the clean-up, and only its own.
     const p = join(folder, names[2]!);
     const leftover = tempPathFor(p);
-    writeFileSync(leftover, 'partial');
     const other = tempPathFor(join(folder, names[0]!));
-    writeFileSync(other, 'partial');
-    assert.equal(await removeStaleTemps(p, 0), 1);
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    for (const t of [leftover, other]) {
+      writeFileSync(t, 'partial');
+      utimesSync(t, anHourAgo, anHourAgo); // left by a save killed an hour ago
+    }
+    assert.equal(await removeStaleTemps(p), 1);
     assert.ok(!existsSync(leftover) && existsSync(other));
-    assert.equal(await removeStaleTemps(join(folder, names[0]!), 0), 1);
+    assert.equal(await removeStaleTemps(join(folder, names[0]!)), 1);
   });
 
   describe('killed with SIGKILL in the middle of saves', () => {
