@@ -31,6 +31,20 @@ export function visibleText(s: string, max = 40): string {
   return chars.length > max ? chars.slice(0, max).join('') + '…' : out;
 }
 
+/**
+ * A line of text for people that may quote anything (a file name, a config value, a model's name,
+ * an error message): the same rule as visibleText for invisible characters (⟨U+XXXX⟩), newlines
+ * as ↵ and tabs as ⇥, spaces kept. The CLI writes every human-readable line through it, so no
+ * bidi override or terminal escape in someone's file reaches the terminal raw.
+ */
+export function visibleLine(s: string): string {
+  return s
+    .replace(/\r\n/g, '\n')
+    .replace(INVISIBLE, (ch) => `⟨${codePoint(ch)}⟩`)
+    .replace(/\n/g, '↵')
+    .replace(/\t/g, '⇥');
+}
+
 /** 12345 → "12,345". */
 export function thousands(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');

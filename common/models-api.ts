@@ -60,6 +60,11 @@ export interface ModelListEntry {
   partialBytes?: number;
   /** Set when this machine probably lacks the memory to run the model. */
   memoryWarning?: string;
+  /**
+   * Set when the entry cannot be used as it is (its likely-model.json is missing fields, not JSON,
+   * or not a file): why, in one line, with what to do. Such an entry is never `installed`.
+   */
+  problem?: string;
 }
 
 export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'installing' | 'done';
@@ -91,6 +96,7 @@ export interface DownloadProgress {
  * - disk-full: ENOSPC while writing (the partial download is kept; free space and retry).
  * - io: any other file-system failure (permissions, read-only disk).
  * - checksum: a file's SHA-256 did not match; it was deleted and not installed.
+ * - unverifiable: the hub gives no size or no checksum for a file, so nothing was downloaded or installed.
  * - changed: the file on the server changed during the download; that file restarts.
  * - aborted: paused or cancelled through the AbortSignal (the partial download is kept).
  * - invalid-model: an imported or downloaded folder is not a usable GPT-2 model.
@@ -104,6 +110,7 @@ export type ModelErrorCode =
   | 'disk-full'
   | 'io'
   | 'checksum'
+  | 'unverifiable'
   | 'changed'
   | 'aborted'
   | 'invalid-model'
@@ -170,6 +177,8 @@ export interface ModelsState {
   device: DeviceChoice;
   /** Where downloads and copied imports go. */
   modelsDir: string;
+  /** The hub downloads come from: HF_ENDPOINT (a mirror, a test's local hub) when set, else https://huggingface.co. */
+  hubEndpoint?: string;
   /** Downloads started in this session (newest progress each); paused ones from earlier sessions show as `partialBytes` in `models`. */
   downloads: DownloadStatus[];
   /** `importModel` without a `dir` opens a native folder picker (Electron); the web page must send a path. */

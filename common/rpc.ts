@@ -93,6 +93,23 @@ export function callValidator<M extends string>(service: string, checks: Record<
   };
 }
 
+type CallMessage = Extract<WireMessage, { kind: 'call' }>;
+
+/**
+ * Whether a message from a page is a well-formed call: kind "call", an id that is a safe integer
+ * (an object or a huge number is no id to answer to), a method name. Every transport that takes a
+ * page's calls checks with it (the local server's WebSocket, the static build's worker).
+ */
+export function isCallMessage(msg: unknown): msg is CallMessage {
+  return isPlainObject(msg) && msg.kind === 'call' && Number.isSafeInteger(msg.id) && typeof msg.method === 'string';
+}
+
+/** The answer to a message that is not a well-formed call: an error, to its id when that is one, else to id -1. */
+export function invalidMessageReply(msg: unknown): Extract<WireMessage, { kind: 'result' }> {
+  const id = isPlainObject(msg) && Number.isSafeInteger(msg.id) ? (msg.id as number) : -1;
+  return { kind: 'result', id, error: 'invalid message: expected {kind:"call", id, method, params}' };
+}
+
 /** Routes an incoming result or event message to `pending` and `listeners`; anything else is ignored. */
 export function receive<Events>(msg: unknown, pending: PendingCalls, listeners: Listeners<Events>): void {
   const m = msg as WireMessage | null;

@@ -2,7 +2,7 @@
 // stderr, nothing on stdout, a non-zero exit, and no file is created, changed or left behind.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -56,6 +56,49 @@ for (const [name, args, message] of CASES) {
     assert.equal(readFileSync(good, 'utf8'), 'A short draft to export.\n');
   });
 }
+
+test("OUT goes through the app's own writer: a device node or FIFO (or a link to one) is refused and left as it was, a link is written through, a dangling link creates its target", { skip: process.platform === 'win32' && 'needs mkfifo and symbolic links' }, () => {
+  const out = join(dir, 'writer');
+  mkdirSync(out);
+  const fifo = join(out, 'pipe.html');
+  spawnSync('mkfifo', [fifo]);
+  const toFifo = join(out, 'to-pipe.html');
+  symlinkSync(fifo, toFifo);
+  const toDevice = join(out, 'to-null.html');
+  symlinkSync('/dev/null', toDevice);
+  const cases: [string, RegExp][] = [
+    [fifo, /^likely: cannot save over pipe\.html: it is a named pipe \(FIFO\), not a regular file$/],
+    [toFifo, /^likely: cannot save over to-pipe\.html: it is a named pipe \(FIFO\), not a regular file$/],
+    [toDevice, /^likely: cannot save over to-null\.html: it is a device, not a regular file$/],
+  ];
+  // A device node of its own (never /dev/null itself: the old export replaced what it was given). Only root may make one.
+  const device = join(out, 'device.html');
+  if (spawnSync('mknod', [device, 'c', '1', '3']).status === 0) cases.push([device, /^likely: cannot save over device\.html: it is a device, not a regular file$/]);
+  for (const [target, message] of cases) {
+    const r = likely(good, '--html', target);
+    assert.notEqual(r.status, 0, `${target}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr.trim(), message);
+  }
+  assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO (it used to become a regular file)');
+  if (cases.length > 3) assert.ok(lstatSync(device).isCharacterDevice(), 'the device node is still one');
+  assert.ok(lstatSync(toFifo).isSymbolicLink() && lstatSync(toDevice).isSymbolicLink());
+
+  const target = join(out, 'target.html');
+  writeFileSync(target, 'old');
+  const link = join(out, 'link.html');
+  symlinkSync(target, link);
+  const dangling = join(out, 'dangling.html');
+  symlinkSync('created-by-export.html', dangling);
+  for (const path of [link, dangling]) {
+    const r = likely(good, '--html', path);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lstatSync(path).isSymbolicLink(), `${path} is still a link (it used to be replaced by a file)`);
+  }
+  assert.match(readFileSync(target, 'utf8'), /^<!doctype html>/, "the link's target got the export");
+  assert.match(readFileSync(join(out, 'created-by-export.html'), 'utf8'), /^<!doctype html>/, "the dangling link's target was created");
+  assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.likely-tmp') || n.endsWith('.tmp')), [], 'no temporary file left');
+});
 
 test('a good export replaces OUT atomically, prints its absolute path and leaves no temporary file', () => {
   const before = readdirSync(dir).sort();

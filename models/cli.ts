@@ -3,6 +3,7 @@
  * Each command lives in models/cli/<command>.ts and exports `run(argv): Promise<void>`.
  * Errors are one line on stderr and a non-zero exit, never a stack trace.
  */
+import { visibleLine } from '../common/format.ts';
 import { CliError } from './cli/args.ts';
 
 const COMMANDS: Record<string, string> = {
@@ -44,7 +45,7 @@ main(process.argv.slice(2)).then(
   (code) => exitAfterFlush(code),
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`likely: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`likely: ${visibleLine(message.split('\n')[0]!)}\n`);
     if (process.env.LIKELY_DEBUG && err instanceof Error) process.stderr.write(String(err.stack) + '\n');
     return exitAfterFlush(err instanceof CliError ? err.exitCode : 1);
   },

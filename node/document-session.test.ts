@@ -73,6 +73,34 @@ test('a file with a path is autosaved once typing pauses, and only then', async 
   assert.deepEqual(await recovery.list(), [], 'a file that saved needs no recovery copy');
 });
 
+test("a file of mixed line endings keeps every unedited line's ending through autosaves, saves and a restore from the recovery store", async () => {
+  const path = join(dir, 'mixed.txt');
+  writeFileSync(path, 'Dear a,\r\nfrom Unix\nback on Windows\r\nold Mac\rend\r\n');
+  const recovery = new RecoveryStore(join(dir, 'rec-mixed'));
+  const { session, rec } = editor(recovery, await readDocument(path));
+  rec.text = rec.text.replace('from Unix', 'from Unix, edited');
+  session.edited();
+  await session.autosave();
+  assert.equal(readFileSync(path, 'utf8'), 'Dear a,\r\nfrom Unix, edited\nback on Windows\r\nold Mac\rend\r\n');
+  rec.text += 'P.S.\n';
+  session.edited();
+  assert.equal(await session.save(), 'saved');
+  assert.equal(readFileSync(path, 'utf8'), 'Dear a,\r\nfrom Unix, edited\nback on Windows\r\nold Mac\rend\r\nP.S.\r\n');
+
+  // Unsaved edits go to the recovery store with the file's line layout, and a restored session writes with it.
+  const { session: held, rec: heldRec } = editor(recovery, await readDocument(path), false);
+  heldRec.text = heldRec.text.replace('Dear a,', 'Dear b,');
+  held.edited();
+  await held.autosave();
+  const [entry] = (await recovery.list()).filter((e) => e.id === held.recoveryId);
+  held.close();
+  const { session: restored } = editor(recovery, { path, text: entry!.text, format: entry!.format, encoding: entry!.encoding, recovered: { id: entry!.id, updatedAt: entry!.updatedAt } });
+  assert.equal(await restored.save({ overwrite: true }), 'saved');
+  assert.equal(readFileSync(path, 'utf8'), 'Dear b,\r\nfrom Unix, edited\nback on Windows\r\nold Mac\rend\r\nP.S.\r\n');
+  session.close();
+  restored.close();
+});
+
 test('with autosave off, a file with a path is kept in the recovery store instead', async () => {
   const path = join(dir, 'manual.md');
   writeFileSync(path, 'A');

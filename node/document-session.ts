@@ -13,16 +13,7 @@
  */
 import { basename } from 'node:path';
 import type { DocumentFormat, Notice, ShellState } from '../common/shell.ts';
-import {
-  atomicWriteFile,
-  DEFAULT_ENCODING,
-  DocumentError,
-  encodeDocument,
-  fileChanged,
-  formatForPath,
-  type FileEncoding,
-  type FileStamp,
-} from './files.ts';
+import { DEFAULT_ENCODING, DocumentError, fileChanged, formatForPath, writeDocument, type FileEncoding, type FileStamp } from './files.ts';
 import { RecoveryStore } from './recovery.ts';
 
 export const AUTOSAVE_DELAY_MS = 1000;
@@ -151,7 +142,9 @@ export class DocumentSession {
   }
 
   private async writeFile(path: string, text: string, generation: number): Promise<void> {
-    this.stamp = await atomicWriteFile(path, encodeDocument(text, this.encoding));
+    const written = await writeDocument(path, text, this.encoding);
+    this.stamp = written.stamp;
+    this.encoding = written.encoding; // a file of mixed line endings: what the next write lines up with
     this.savedGeneration = Math.max(this.savedGeneration, generation);
     this.savedAt = Date.now();
     this.problem = undefined;

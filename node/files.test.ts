@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import {
   atomicWriteFile,
+  checkSaveTarget,
   decodeDocument,
   DocumentError,
   encodeDocument,
@@ -15,6 +16,8 @@ import {
   formatForPath,
   readDocument,
   removeStaleTemps,
+  tempPathFor,
+  writeDocument,
 } from './files.ts';
 import { killTestContents } from './testing/kill-contents.ts';
 
@@ -124,10 +127,83 @@ describe('readDocument', () => {
     assert.equal(formatForPath('/a/README'), 'text');
   });
 
-  test('a lone CR is kept as text, only CRLF files are converted', () => {
+  test('a lone CR ends a line (the editor shows it as one), and comes back as a CR', () => {
     const { text, encoding } = decodeDocument(Buffer.from('a\rb\nc'), 'x.txt');
-    assert.equal(text, 'a\rb\nc');
-    assert.equal(encoding.lineEnding, '\n');
+    assert.equal(text, 'a\nb\nc');
+    assert.equal(encodeDocument(text, encoding).toString('utf8'), 'a\rb\nc');
+    const oldMac = decodeDocument(Buffer.from('one\rtwo\r'), 'mac.txt');
+    assert.deepEqual([oldMac.text, oldMac.encoding], ['one\ntwo\n', { lineEnding: '\r', bom: false }]);
+    assert.equal(encodeDocument('one\ntwo\nthree\n', oldMac.encoding).toString('utf8'), 'one\rtwo\rthree\r');
+  });
+});
+
+describe('mixed line endings', () => {
+  const roundTrip = (raw: string, edit: (text: string) => string = (t) => t) => {
+    const { text, encoding } = decodeDocument(Buffer.from(raw), 'mixed.txt');
+    return encodeDocument(edit(text), encoding).toString('utf8');
+  };
+
+  test('a file that mixes CRLF, LF and CR is written back byte-identical when unedited (every bare LF used to become CRLF)', () => {
+    for (const raw of ['a\r\nb\nc\r\n', 'a\nb\r\nc', '\r\n\n\r\r\n', 'x\ry\nz\r\n\n', '\ufeffbom\r\nthen\nend']) {
+      assert.equal(roundTrip(raw), raw, JSON.stringify(raw));
+    }
+  });
+
+  test('unedited lines keep their own endings when other lines are edited, added or removed', () => {
+    assert.equal(roundTrip('a\r\nb\nc\r\n', (t) => t.replace('b', 'B, edited')), 'a\r\nB, edited\nc\r\n', 'an edited line keeps its ending');
+    assert.equal(roundTrip('a\r\nb\nc\r\n', (t) => t.replace('b\n', '')), 'a\r\nc\r\n');
+    assert.equal(roundTrip('a\r\nb\nc\r\n', (t) => t.replace('b\n', 'b\nnew\n')), 'a\r\nb\nnew\nc\r\n', 'a new line takes the ending of the line before it');
+    assert.equal(roundTrip('a\r\nb\nc\r\n', (t) => 'top\n' + t), 'top\r\na\r\nb\nc\r\n', 'a line with none before it takes the most common ending');
+    assert.equal(roundTrip('a\r\nb\nc\r\n', (t) => t + 'd'), 'a\r\nb\nc\r\nd');
+    assert.equal(roundTrip('a\r\nb\nc', (t) => t + ' more\nd'), 'a\r\nb\nc more\nd');
+    assert.equal(roundTrip('one\r\ntwo\nthree\r\nfour\nfive\r\n', (t) => t.replace('two', '2').replace('four', '4')), 'one\r\n2\nthree\r\n4\nfive\r\n', 'edits in two places');
+  });
+
+  test('writes in a row: each lines up with what the one before wrote', async () => {
+    const p = join(dir, 'mixed-twice.txt');
+    writeFileSync(p, 'a\r\nb\nc\r\n');
+    const doc = await readDocument(p);
+    const first = await writeDocument(p, doc.text.replace('c', 'c!') + 'd\n', doc.encoding);
+    assert.equal(readFileSync(p, 'utf8'), 'a\r\nb\nc!\r\nd\r\n');
+    await writeDocument(p, 'a\nb, again\nc!\nd\n', first.encoding);
+    assert.equal(readFileSync(p, 'utf8'), 'a\r\nb, again\nc!\r\nd\r\n');
+  });
+
+  test('property: random mixes of CRLF, LF and CR lines, random edits of some lines: every unedited line keeps its bytes', () => {
+    let seed = 20240527;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const ENDINGS = ['\r\n', '\n', '\r'];
+    for (let round = 0; round < 300; round++) {
+      // Unique line texts, so "the same line" is unambiguous; some blank lines, which repeat.
+      let id = 0;
+      const line = () => (rand(6) === 0 ? '' : `line ${round}.${id++} ${'x'.repeat(rand(4))}`);
+      const made = Array.from({ length: 1 + rand(30) }, () => ({ text: line(), ending: ENDINGS[rand(3)]! }));
+      if (rand(3) === 0) made.at(-1)!.ending = ''; // no line break at the end
+      const raw = made.map((l) => l.text + l.ending).join('');
+      // The file's lines as its bytes say (a CR before an empty LF line reads as one CRLF).
+      const lines = [...raw.matchAll(/([^\r\n]*)(\r\n|\r|\n)|([^\r\n]+)$/g)].map((m) => ({ text: m[1] ?? m[3]!, ending: m[2] ?? '' }));
+      const { text, encoding } = decodeDocument(Buffer.from(raw), 'random.txt');
+      assert.equal(encodeDocument(text, encoding).toString('utf8'), raw, 'unedited: byte-identical');
+
+      // Edit: change, insert or delete some lines; remember where each kept line came from.
+      const edited: { text: string; from: number | null }[] = [];
+      lines.forEach((l, i) => {
+        const r = rand(10);
+        if (r === 0) return; // deleted
+        if (r === 1) edited.push({ text: `${l.text} edited ${round}.${id++}`, from: null });
+        else edited.push({ text: l.text, from: i });
+        if (r === 2) edited.push({ text: `inserted ${round}.${id++}`, from: null });
+      });
+      const lastTerminated = lines.at(-1)!.ending !== '';
+      const newText = edited.map((e) => e.text).join('\n') + (lastTerminated ? '\n' : '');
+      const written = encodeDocument(newText, encoding).toString('utf8');
+      const back = [...written.matchAll(/([^\r\n]*)(\r\n|\r|\n)|([^\r\n]+)$/g)].map((m) => m[2] ?? '');
+      assert.equal(written.replace(/\r\n?/g, '\n'), newText, 'the text is the edited text');
+      edited.forEach((e, i) => {
+        const unedited = e.from !== null && e.text !== '' && i < edited.length - 1 + (lastTerminated ? 1 : 0);
+        if (unedited && lines[e.from!]!.ending) assert.equal(back[i], lines[e.from!]!.ending, JSON.stringify({ raw, newText, line: e.text }));
+      });
+    }
   });
 });
 
@@ -211,6 +287,64 @@ describe('atomicWriteFile', () => {
       assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
     }
     assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.likely-tmp')), []);
+  });
+
+  test('a dangling symlink is written through: its target is created and the link stays a link (it used to be replaced by a file)', async () => {
+    const folder = join(dir, 'dangling');
+    mkdirSync(join(folder, 'real'), { recursive: true });
+    const link = join(folder, 'draft.md');
+    symlinkSync(join('real', 'draft.md'), link); // relative, and its target does not exist yet
+    await atomicWriteFile(link, 'through the link');
+    assert.ok(lstatSync(link).isSymbolicLink(), 'still a link');
+    assert.equal(readFileSync(join(folder, 'real', 'draft.md'), 'utf8'), 'through the link');
+    // A chain of links, the last one dangling.
+    const chain = join(folder, 'chain.md');
+    symlinkSync(join(folder, 'middle.md'), chain);
+    symlinkSync(join(folder, 'real', 'end.md'), join(folder, 'middle.md'));
+    await atomicWriteFile(chain, 'end of the chain');
+    assert.ok(lstatSync(chain).isSymbolicLink() && lstatSync(join(folder, 'middle.md')).isSymbolicLink());
+    assert.equal(readFileSync(join(folder, 'real', 'end.md'), 'utf8'), 'end of the chain');
+    // A dangling link into a folder that does not exist: one line, and the link is left alone.
+    const nowhere = join(folder, 'nowhere.md');
+    symlinkSync(join(folder, 'missing-folder', 'x.md'), nowhere);
+    await assert.rejects(atomicWriteFile(nowhere, 'x'), /^DocumentError: cannot save nowhere\.md: it is a link to .*missing-folder.x\.md, whose folder does not exist$/);
+    assert.ok(lstatSync(nowhere).isSymbolicLink());
+    // A link to a device or FIFO is refused before anything is written, by the check commands use too.
+    const toDevice = join(folder, 'zero.md');
+    symlinkSync('/dev/zero', toDevice);
+    await assert.rejects(checkSaveTarget(toDevice), /^DocumentError: cannot save over zero\.md: it is a device, not a regular file$/);
+    await assert.rejects(atomicWriteFile(toDevice, 'x'), /it is a device/);
+    assert.ok(lstatSync(toDevice).isSymbolicLink());
+    await checkSaveTarget(link);
+    await checkSaveTarget(join(folder, 'new-file.md'));
+    assert.deepEqual(readdirSync(join(folder, 'real')).sort(), ['draft.md', 'end.md']);
+  });
+
+  test('file names up to the 255-byte limit save, new or over an existing file, ASCII and CJK (the temp name used to pass the limit)', async () => {
+    const folder = join(dir, 'long-names');
+    mkdirSync(folder);
+    const names = ['a'.repeat(240) + '.md', 'b'.repeat(251) + '.txt', '日本語の長い名前'.repeat(10) + '.md', 'é'.repeat(125) + '.md'];
+    for (const name of names) {
+      assert.ok(Buffer.byteLength(name) <= 255, `${Buffer.byteLength(name)} bytes`);
+      const p = join(folder, name);
+      await atomicWriteFile(p, 'first');
+      await atomicWriteFile(p, 'second, over the existing file');
+      assert.equal(readFileSync(p, 'utf8'), 'second, over the existing file');
+      assert.ok(Buffer.byteLength(basename(tempPathFor(p))) <= 255, 'the temp name fits');
+    }
+    assert.deepEqual(readdirSync(folder).sort(), [...names].sort(), 'no temp file left');
+    // A killed save's leftover beside a long-named file is still found by the clean-up, and only its own.
+    const p = join(folder, names[2]!);
+    const leftover = tempPathFor(p);
+    const other = tempPathFor(join(folder, names[0]!));
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    for (const t of [leftover, other]) {
+      writeFileSync(t, 'partial');
+      utimesSync(t, anHourAgo, anHourAgo); // left by a save killed an hour ago
+    }
+    assert.equal(await removeStaleTemps(p), 1);
+    assert.ok(!existsSync(leftover) && existsSync(other));
+    assert.equal(await removeStaleTemps(join(folder, names[0]!)), 1);
   });
 
   describe('killed with SIGKILL in the middle of saves', () => {

@@ -14,10 +14,11 @@
  * refuse targets that are not regular files (a device node is never replaced by a file).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, promises as fsp, type Stats } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { humanSize, MAX_DOCUMENT_BYTES } from '../common/limits.ts';
 import type { DocumentFormat } from '../common/shell.ts';
+import { applyLineEndings, scanLineEndings, type LineEnding, type MixedLineEndings } from './line-endings.ts';
 
 /**
  * Files up to this size carry a content hash in their stamp, so a change that keeps the size and
@@ -57,8 +58,11 @@ export interface LoadedDocument {
 }
 
 export interface FileEncoding {
-  lineEnding: '\n' | '\r\n';
+  /** The file's most common line ending: what a line with no ending of its own gets. */
+  lineEnding: LineEnding;
   bom: boolean;
+  /** Set when the file mixes line endings: each line's own, so a write keeps them (line-endings.ts). */
+  mixed?: MixedLineEndings;
 }
 
 export interface FileStamp {
@@ -139,17 +143,44 @@ export function decodeDocument(bytes: Uint8Array, path: string, keepLineEndings 
       bom = true;
     }
   }
-  const crlf = text.indexOf('\r\n');
-  const lf = text.indexOf('\n');
-  const lineEnding = crlf >= 0 && crlf + 1 === lf ? '\r\n' : '\n';
-  if (lineEnding === '\r\n' && !keepLineEndings) text = text.replace(/\r\n/g, '\n');
-  return { text, encoding: { lineEnding, bom } };
+  const lines = scanLineEndings(text);
+  const encoding: FileEncoding = { lineEnding: lines.lineEnding, bom, ...(lines.mixed ? { mixed: lines.mixed } : {}) };
+  return { text: keepLineEndings ? text : lines.text, encoding };
 }
 
-/** The bytes to write for `text` (editor form, \n line endings) in the file's original encoding. */
+/**
+ * The bytes to write for `text` (editor form, \n line endings) in the file's encoding, and the
+ * encoding of what they are (the one to write the next version with). Unedited lines keep their
+ * own line endings, also in a file that mixes them (line-endings.ts).
+ */
+export function encodeDocumentFor(text: string, encoding: FileEncoding = DEFAULT_ENCODING): { bytes: Buffer; encoding: FileEncoding } {
+  const editorText = text.replace(/\r\n?/g, '\n');
+  let body: string;
+  let next: FileEncoding = { lineEnding: encoding.lineEnding, bom: encoding.bom };
+  if (encoding.mixed) {
+    const written = applyLineEndings(editorText, encoding.mixed, encoding.lineEnding);
+    body = written.body;
+    if (new Set(written.endings).size > 1) next = { ...next, mixed: { base: editorText, endings: written.endings } };
+    else if (written.endings.length) next = { ...next, lineEnding: scanLineEndings(body).lineEnding };
+  } else {
+    body = encoding.lineEnding === '\n' ? editorText : editorText.replace(/\n/g, encoding.lineEnding);
+  }
+  return { bytes: Buffer.from(encoding.bom ? '\ufeff' + body : body, 'utf8'), encoding: next };
+}
+
+/** The bytes to write for `text` (editor form) in the file's encoding (see encodeDocumentFor). */
 export function encodeDocument(text: string, encoding: FileEncoding = DEFAULT_ENCODING): Buffer {
-  const body = encoding.lineEnding === '\r\n' ? text.replace(/\r?\n/g, '\r\n') : text;
-  return Buffer.from(encoding.bom ? '\ufeff' + body : body, 'utf8');
+  return encodeDocumentFor(text, encoding).bytes;
+}
+
+/**
+ * Writes a document's text to `path` atomically in its file's encoding (encodeDocumentFor): the
+ * one way the app writes a document. Returns the stamp of the written file and the encoding to
+ * write its next version with.
+ */
+export async function writeDocument(path: string, text: string, encoding: FileEncoding = DEFAULT_ENCODING): Promise<{ stamp: FileStamp; encoding: FileEncoding }> {
+  const { bytes, encoding: next } = encodeDocumentFor(text, encoding);
+  return { stamp: await atomicWriteFile(path, bytes), encoding: next };
 }
 
 /** The stamp of a file whose content is `bytes` (hashed when small enough). */
@@ -163,7 +194,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 /** What a file that is not a regular one is, in words. */
 function kindOf(st: Stats): string {
-  return st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  return st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
 /** Refuses a folder or anything else that is not a regular file (checked without opening it: opening a FIFO blocks). */
@@ -173,50 +204,142 @@ function checkRegular(st: Stats, path: string, doing: 'read' | 'save'): void {
   if (!st.isFile()) throw new DocumentError(doing === 'read' ? `${name} is ${kindOf(st)}, not a text file` : `cannot save over ${name}: it is ${kindOf(st)}, not a regular file`, 'special');
 }
 
-/** Reads a document for the editor or the CLI. Throws DocumentError (one line, names the file); changes nothing. */
-export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES, keepLineEndings = false): Promise<LoadedDocument> {
-  const name = basename(path);
-  let handle: fsp.FileHandle;
-  try {
-    checkRegular(await fsp.stat(path), path, 'read');
-    // Non-blocking: if the path is swapped for a FIFO after the check, the open still returns.
-    handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    if (e instanceof DocumentError) throw e;
-    throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
+/**
+ * A file that must not be read as it is: not a regular file (a folder, a FIFO, a device, a
+ * socket; `kind` says which, in words: "a named pipe (FIFO)"), or larger than its caller allows.
+ */
+export class UnreadableFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: 'not-regular' | 'too-large',
+    /** What it is ("a device"), or for 'too-large' its size in bytes as far as it is known. */
+    readonly kind: string,
+    readonly size?: number,
+  ) {
+    super(reason === 'not-regular' ? `${path} is ${kind}, not a regular file` : `${path} is larger than allowed`);
+    this.name = 'UnreadableFileError';
   }
+}
+
+const refuseUnlessRegular = (st: Stats, path: string) => {
+  if (!st.isFile()) throw new UnreadableFileError(path, 'not-regular', kindOf(st));
+};
+
+/**
+ * Opens a regular file for reading without ever blocking: its type is checked before opening (a
+ * FIFO blocks open() until a writer comes), it is opened non-blocking (a path swapped for a FIFO
+ * meanwhile still returns) and checked again on the open handle. The one way the app opens a file
+ * someone else chose (documents, model folders). Throws UnreadableFileError or the fs error.
+ */
+export async function openRegularFile(path: string): Promise<{ handle: fsp.FileHandle; stats: Stats }> {
+  refuseUnlessRegular(await fsp.stat(path), path);
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const st = await handle.stat();
-    checkRegular(st, path, 'read');
-    if (st.size > maxBytes) {
-      throw new DocumentError(`${name} is ${humanSize(st.size)}; Likely opens text files up to ${humanSize(maxBytes)}`, 'too-large');
-    }
-    // Read at most one byte past the limit, so a file that grows while we read is still refused.
-    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length === buf.length) break;
-    }
-    if (length > maxBytes) throw new DocumentError(`${name} is larger than ${humanSize(maxBytes)}; Likely opens text files up to that size`, 'too-large');
-    const bytes = buf.subarray(0, length);
-    const { text, encoding } = decodeDocument(bytes, path, keepLineEndings);
-    return { path, text, format: formatForPath(path), encoding, stamp: stampOf(st, bytes) };
+    const stats = await handle.stat();
+    refuseUnlessRegular(stats, path);
+    return { handle, stats };
   } catch (e) {
-    if (e instanceof DocumentError) throw e;
-    throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
+    await handle.close();
+    throw e;
+  }
+}
+
+/** Reads an open file whole, at most `maxBytes` (one byte more is read, so a file that grows meanwhile is noticed). */
+async function readUpTo(handle: fsp.FileHandle, size: number, maxBytes: number, path: string): Promise<Buffer> {
+  if (size > maxBytes) throw new UnreadableFileError(path, 'too-large', '', size);
+  const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+    if (length === buf.length) break;
+  }
+  if (length > maxBytes) throw new UnreadableFileError(path, 'too-large', '');
+  return buf.subarray(0, length);
+}
+
+/** A regular file's bytes, at most `maxBytes` (see openRegularFile). Throws UnreadableFileError or the fs error. */
+export async function readRegularFile(path: string, maxBytes: number): Promise<{ bytes: Buffer; stats: Stats }> {
+  const { handle, stats } = await openRegularFile(path);
+  try {
+    return { bytes: await readUpTo(handle, stats.size, maxBytes, path), stats };
   } finally {
     await handle.close();
   }
 }
 
-const TEMP_SUFFIX = '.likely-tmp';
+/** readRegularFile for the few callers that must stay synchronous (small bookkeeping files the model manager lists). */
+export function readRegularFileSync(path: string, maxBytes: number): Buffer {
+  refuseUnlessRegular(statSync(path), path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    refuseUnlessRegular(st, path);
+    if (st.size > maxBytes) throw new UnreadableFileError(path, 'too-large', '', st.size);
+    const buf = Buffer.alloc(st.size + 1);
+    let length = 0;
+    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, length)) > 0; ) length += n;
+    if (length > maxBytes) throw new UnreadableFileError(path, 'too-large', '');
+    return buf.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
-/** The temp file for a write of `target`: hidden, in the same folder, unique. */
+/** Reads a document for the editor or the CLI. Throws DocumentError (one line, names the file); changes nothing. */
+export async function readDocument(path: string, maxBytes = MAX_DOCUMENT_BYTES, keepLineEndings = false): Promise<LoadedDocument> {
+  const name = basename(path);
+  try {
+    const { bytes, stats } = await readRegularFile(path, maxBytes);
+    const { text, encoding } = decodeDocument(bytes, path, keepLineEndings);
+    return { path, text, format: formatForPath(path), encoding, stamp: stampOf(stats, bytes) };
+  } catch (e) {
+    if (e instanceof DocumentError) throw e;
+    if (e instanceof UnreadableFileError) {
+      if (e.reason === 'not-regular') throw new DocumentError(e.kind === 'a folder' ? `${name} is a folder, not a text file` : `${name} is ${e.kind}, not a text file`, e.kind === 'a folder' ? 'EISDIR' : 'special');
+      throw new DocumentError(
+        e.size !== undefined ? `${name} is ${humanSize(e.size)}; Likely opens text files up to ${humanSize(maxBytes)}` : `${name} is larger than ${humanSize(maxBytes)}; Likely opens text files up to that size`,
+        'too-large',
+      );
+    }
+    throw new DocumentError(describeFsError(e, path, 'read'), (e as NodeJS.ErrnoException).code);
+  }
+}
+
+const TEMP_SUFFIX = '.likely-tmp';
+/** A file name's limit in bytes on Linux, macOS and Windows (NTFS counts UTF-16 units, never more than the UTF-8 bytes). */
+const NAME_MAX_BYTES = 255;
+/** What a temp name adds around the file's name: ".", ".<pid up to 10 digits>-<8 hex>" and the suffix. */
+const TEMP_EXTRA_BYTES = 1 + 1 + 10 + 1 + 8 + TEMP_SUFFIX.length;
+
+/** The longest start of `s` that fits in `bytes` bytes of UTF-8, never cutting a character. */
+function utf8Prefix(s: string, bytes: number): string {
+  let used = 0;
+  let end = 0;
+  for (const ch of s) {
+    used += Buffer.byteLength(ch, 'utf8');
+    if (used > bytes) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+/**
+ * The part of a temp name that names its file: the file's name, or for a name too long to take
+ * the temp name's additions within NAME_MAX (a 230-character name, 80 CJK characters), its start
+ * and a hash of the whole name, so the temp name always fits and stays the same for one file.
+ */
+function tempStem(name: string): string {
+  const room = NAME_MAX_BYTES - TEMP_EXTRA_BYTES;
+  if (Buffer.byteLength(name, 'utf8') <= room) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${utf8Prefix(name, room - hash.length - 1)}~${hash}`;
+}
+
+/** The temp file for a write of `target`: hidden, in the same folder, unique, and a name that fits the file system's limit. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+  return join(dirname(target), `.${tempStem(basename(target))}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -248,25 +371,66 @@ async function renameWithRetry(from: string, to: string): Promise<void> {
 }
 
 /**
- * Replaces `path` with `data` atomically (see the top of this file). A symbolic link is followed:
- * the file it points to is replaced and the link stays. An existing file keeps its permissions.
- * Returns the stamp of the written file. Throws DocumentError; on failure the target is untouched
- * and the temp file is removed.
+ * Where a write of `path` lands: the file itself, or what a symbolic link (a chain of them) points
+ * to, also when that does not exist yet (a dangling link is written through, creating its target,
+ * never replaced by a file). `stats` of the existing target, or null for a new file.
  */
-export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<FileStamp> {
-  let target = path;
-  let mode = 0o666; // before the umask, as for any new file
-  let existed = false;
+async function writeTarget(path: string): Promise<{ target: string; stats: Stats | null }> {
+  let p = path;
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      const target = await fsp.realpath(p);
+      return { target, stats: await fsp.stat(target) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    let link: string;
+    try {
+      link = await fsp.readlink(p);
+    } catch (e) {
+      // Not a link (EINVAL) or not there at all: a new file at p.
+      if (['EINVAL', 'ENOENT', 'UNKNOWN'].includes((e as NodeJS.ErrnoException).code ?? '')) return { target: p, stats: null };
+      throw e;
+    }
+    p = resolve(dirname(p), link);
+  }
+  throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
+}
+
+/**
+ * Checks that `path` could be saved to, without writing anything: refuses a folder, a device
+ * node, a FIFO or a socket (or a link to one) with the line a save would give. For commands that
+ * check their output before long work (`likely export`). Throws DocumentError.
+ */
+export async function checkSaveTarget(path: string): Promise<void> {
   try {
-    target = await fsp.realpath(path);
-    const st = await fsp.stat(target);
-    checkRegular(st, path, 'save');
-    mode = st.mode & 0o7777;
-    existed = true;
+    const { stats } = await writeTarget(path);
+    if (stats) checkRegular(stats, path, 'save');
   } catch (e) {
     if (e instanceof DocumentError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
+    throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
   }
+}
+
+/**
+ * Replaces `path` with `data` atomically (see the top of this file): the one writer of every file
+ * the user names (documents, exports, settings). A symbolic link is followed: the file it points
+ * to is replaced (or created, for a dangling link) and the link stays. An existing file keeps its
+ * permissions. Returns the stamp of the written file. Throws DocumentError; on failure the target
+ * is untouched and the temp file is removed.
+ */
+export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<FileStamp> {
+  let found: Awaited<ReturnType<typeof writeTarget>>;
+  try {
+    found = await writeTarget(path);
+    if (found.stats) checkRegular(found.stats, path, 'save');
+  } catch (e) {
+    if (e instanceof DocumentError) throw e;
+    throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
+  }
+  const { target, stats } = found;
+  const existed = stats !== null;
+  const mode = stats ? stats.mode & 0o7777 : 0o666; // a new file: before the umask, as for any new file
   const temp = tempPathFor(target);
   let handle: fsp.FileHandle | undefined;
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -281,7 +445,9 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   } catch (e) {
     await handle?.close().catch(() => {});
     await fsp.unlink(temp).catch(() => {});
-    throw new DocumentError(describeFsError(e, path, 'save'), (e as NodeJS.ErrnoException).code);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && target !== path) throw new DocumentError(`cannot save ${basename(path)}: it is a link to ${target}, whose folder does not exist`, code);
+    throw new DocumentError(describeFsError(e, path, 'save'), code);
   }
   await fsyncDir(dirname(target)).catch(() => {});
   return stampOf(await fsp.stat(target), bytes);
@@ -292,12 +458,13 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
  * progress elsewhere is not disturbed). Returns how many were removed. Never throws.
  */
 export async function removeStaleTemps(path: string, olderThanMs = 60_000): Promise<number> {
-  const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
+  const target = await fsp.realpath(path).catch(() => path); // a save through a link writes beside its target
+  const dir = dirname(target);
+  const prefix = `.${tempStem(basename(target))}.`;
   let removed = 0;
   try {
     for (const name of await fsp.readdir(dir)) {
-      if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+      if (!name.startsWith(prefix) || !/^\d+-[0-9a-f]+\.likely-tmp$/.test(name.slice(prefix.length))) continue;
       const full = join(dir, name);
       const st = await fsp.stat(full).catch(() => null);
       if (st && Date.now() - st.mtimeMs >= olderThanMs) {

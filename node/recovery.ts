@@ -33,9 +33,17 @@ function parseEntry(raw: unknown, id: string): RecoveryEntry | null {
   if (r.path !== null && typeof r.path !== 'string') return null;
   if (r.format !== 'markdown' && r.format !== 'text') return null;
   const enc = r.encoding as Record<string, unknown> | undefined;
+  const mixed = enc?.mixed as Record<string, unknown> | undefined;
   const encoding: FileEncoding | undefined =
-    enc && (enc.lineEnding === '\n' || enc.lineEnding === '\r\n') && typeof enc.bom === 'boolean'
-      ? { lineEnding: enc.lineEnding, bom: enc.bom }
+    enc && (enc.lineEnding === '\n' || enc.lineEnding === '\r\n' || enc.lineEnding === '\r') && typeof enc.bom === 'boolean'
+      ? {
+          lineEnding: enc.lineEnding,
+          bom: enc.bom,
+          // A mixed file's line layout, when it is whole (a damaged one only costs the old endings of unedited lines).
+          ...(typeof mixed?.base === 'string' && typeof mixed.endings === 'string' && /^[ncr]*$/.test(mixed.endings) && mixed.endings.length === mixed.base.split('\n').length - 1
+            ? { mixed: { base: mixed.base, endings: mixed.endings } }
+            : {}),
+        }
       : undefined;
   return { id, path: r.path as string | null, title: r.title, format: r.format, encoding, text: r.text, updatedAt: r.updatedAt as number };
 }

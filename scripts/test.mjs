@@ -39,7 +39,7 @@ function testFiles(dir) {
     return e.name.endsWith('.test.ts') ? [path] : [];
   });
 }
-const files = process.argv.slice(2).length ? process.argv.slice(2) : ['common', 'node', 'models', 'server', 'electron', 'renderer', 'e2e'].flatMap(testFiles);
+const files = process.argv.slice(2).length ? process.argv.slice(2) : ['common', 'node', 'models', 'server', 'electron', 'renderer', 'web', 'e2e'].flatMap(testFiles);
 const work = mkdtempSync(join(tmpdir(), 'likely-test-'));
 const skipsFile = join(work, 'skips.jsonl');
 const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${join(import.meta.dirname, 'test-skips-reporter.mjs')}`, `--test-reporter-destination=${skipsFile}`];

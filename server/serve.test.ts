@@ -3,7 +3,9 @@
 // HF_ENDPOINT are used, progress and status events reach the page, a switch is kept in the models
 // folder and used at the next start.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,6 +13,7 @@ import WebSocket from 'ws';
 import { validateEngineCall, type EngineStatus, type Prediction, type ScoreUpdate, type TokenScore } from '../common/api.ts';
 import { MAX_UPDATE_CHARS } from '../common/limits.ts';
 import type { DownloadProgress, ModelSelection, ModelsState } from '../common/models-api.ts';
+import { hostileFolder } from '../models/testing/hostile-folders.ts';
 import { LocalHub } from '../models/testing/local-hub.ts';
 import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import { startWebServer, WEB_SETTINGS_FILE, type WebServer } from './serve.ts';
@@ -271,4 +274,89 @@ test('a broken --registry is a clear error', async () => {
   const bad = join(work, 'bad-registry.json');
   writeFileSync(bad, JSON.stringify({ models: [{ id: 'x' }] }));
   await assert.rejects(startWebServer({ port: 0, modelsDir, registryPath: bad }), /--registry: .*models\[0\] \(x\): "name" must be a string/);
+});
+
+/** Sends raw bytes to the server and resolves with the status line of its answer (or why none came). */
+function rawRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connectTcp(port, '127.0.0.1', () => socket.write(request));
+    let data = '';
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('data', (d) => {
+      data += d.toString('latin1');
+      if (data.includes('\r\n')) socket.destroy(); // the status line is all a case looks at (a 101 would stay open)
+    });
+    socket.on('close', () => resolve(data.split('\r\n')[0] || 'no answer'));
+    socket.on('error', () => {});
+  });
+}
+
+test('a request with two Host headers, none, two Origins or a flood of headers is refused (RFC 9112: 400), for pages and for the WebSocket', { timeout: 60_000 }, async () => {
+  const dist = join(work, 'dist-headers');
+  mkdirSync(dist, { recursive: true });
+  writeFileSync(join(dist, 'index.html'), '<!doctype html><title>t</title>');
+  const web = await startWebServer({ port: 0, modelsDir, registryPath, device: 'cpu', distDir: dist });
+  try {
+    const ours = `127.0.0.1:${web.port}`;
+    const upgrade = (headers: string) => `GET /engine HTTP/1.1\r\n${headers}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    const cases: [string, string, RegExp][] = [
+      ['one Host, ours', `GET / HTTP/1.1\r\nHost: ${ours}\r\nConnection: close\r\n\r\n`, /^HTTP\/1\.1 200 /],
+      ['ours, then a foreign one', `GET / HTTP/1.1\r\nHost: ${ours}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`, /^HTTP\/1\.1 400 /],
+      ['a foreign one, then ours', `GET / HTTP/1.1\r\nHost: evil.example\r\nHost: ${ours}\r\nConnection: close\r\n\r\n`, /^HTTP\/1\.1 400 /],
+      ['ours twice', `GET / HTTP/1.1\r\nHost: ${ours}\r\nhost: ${ours}\r\nConnection: close\r\n\r\n`, /^HTTP\/1\.1 400 /],
+      ['none (HTTP/1.0)', `GET / HTTP/1.0\r\n\r\n`, /^HTTP\/1\.1 400 /],
+      ['150 headers', `GET / HTTP/1.1\r\nHost: ${ours}\r\n${Array.from({ length: 150 }, (_, i) => `X-Filler-${i}: ${i}\r\n`).join('')}Connection: close\r\n\r\n`, /^HTTP\/1\.1 431 /],
+      ['a 32 KB header', `GET / HTTP/1.1\r\nHost: ${ours}\r\nX-Big: ${'a'.repeat(32 * 1024)}\r\nConnection: close\r\n\r\n`, /^HTTP\/1\.1 431 /],
+      ['upgrade, one Host and our Origin', upgrade(`Host: ${ours}\r\nOrigin: http://${ours}\r\n`), /^HTTP\/1\.1 101 /],
+      ['upgrade, two Hosts', upgrade(`Host: ${ours}\r\nHost: evil.example\r\nOrigin: http://${ours}\r\n`), /^HTTP\/1\.1 400 /],
+      ['upgrade, two Origins', upgrade(`Host: ${ours}\r\nOrigin: http://${ours}\r\nOrigin: http://evil.example\r\n`), /^HTTP\/1\.1 400 /],
+      ['upgrade, our Origin twice', upgrade(`Host: ${ours}\r\nOrigin: http://${ours}\r\nOrigin: http://${ours}\r\n`), /^HTTP\/1\.1 400 /],
+      ['upgrade, 150 headers', upgrade(`Host: ${ours}\r\nOrigin: http://${ours}\r\n${Array.from({ length: 150 }, (_, i) => `X-F${i}: ${i}\r\n`).join('')}`), /^HTTP\/1\.1 431 /],
+    ];
+    for (const [what, request, status] of cases) assert.match(await rawRequest(web.port, request), status, what);
+  } finally {
+    await web.close();
+  }
+});
+
+test('importing a model folder with a FIFO (or a link to /dev/zero) over the WebSocket never blocks GET / or scoring: one line naming the file, at once', { timeout: 120_000, skip: process.platform === 'win32' && 'needs mkfifo' }, async () => {
+  const dist = join(work, 'dist-fifo');
+  mkdirSync(dist, { recursive: true });
+  writeFileSync(join(dist, 'index.html'), '<!doctype html><title>t</title>');
+  const web = await startWebServer({ port: 0, modelsDir: join(work, 'fifo-models'), registryPath, device: 'cpu', distDir: dist });
+  // If the import blocks the server, a writer opens the FIFOs after 8 s so the test ends (and fails on its timings).
+  const folders = [hostileFolder(join(work, 'fifo-config'), 'config.json', 'fifo'), hostileFolder(join(work, 'fifo-onnx'), 'onnx/model.onnx', 'fifo'), hostileFolder(join(work, 'zero-vocab'), 'vocab.json', 'zero')];
+  const unblock = spawn('sh', ['-c', `sleep 8; for f in "$@"; do [ -p "$f" ] && (timeout 5 sh -c 'echo x > "$0"' "$f" &); done; sleep 1`, 'sh', join(folders[0]!, 'config.json'), join(folders[1]!, 'onnx', 'model.onnx')], { stdio: 'ignore' });
+  try {
+    const page = await connect(web);
+    await page.call('update', { version: 1, text: 'A page that scores while another imports.' });
+    await page.until<ScoreUpdate>('scores', (u) => u.version === 1 && u.done);
+    const t0 = performance.now();
+    const imports = folders.map((dir) => page.call('importModel', { dir }).then(() => 'imported', (e: Error) => e.message));
+    // While the imports run: a page load, and the page's scoring, answer within a few seconds.
+    const get = await fetch(web.url).then((r) => r.status);
+    const getMs = performance.now() - t0;
+    await page.call('update', { version: 2, text: 'A page that scores while another imports, edited.' });
+    await page.until<ScoreUpdate>('scores', (u) => u.version === 2 && u.done);
+    const scoreMs = performance.now() - t0;
+    const results = await Promise.all(imports);
+    const importMs = performance.now() - t0;
+    assert.equal(get, 200);
+    assert.ok(getMs < 3000, `GET / took ${Math.round(getMs)} ms`);
+    assert.ok(scoreMs < 5000, `scoring took ${Math.round(scoreMs)} ms`);
+    assert.ok(importMs < 5000, `the imports were answered after ${Math.round(importMs)} ms`);
+    assert.match(results[0]!, /config\.json is a named pipe \(FIFO\), not a regular file/);
+    assert.match(results[1]!, /onnx\/model\.onnx is a named pipe \(FIFO\), not a regular file/);
+    assert.match(results[2]!, /vocab\.json is a device, not a regular file/);
+    for (const r of results) assert.ok(!r.includes('\n'), r);
+    // Another client can connect and score too.
+    const next = await connect(web);
+    await next.call('update', { version: 1, text: 'Another tab, after the imports.' });
+    await next.until<ScoreUpdate>('scores', (u) => u.version === 1 && u.done);
+    next.ws.close();
+    page.ws.close();
+  } finally {
+    unblock.kill();
+    await web.close();
+  }
 });

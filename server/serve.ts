@@ -13,7 +13,8 @@
  * and device chosen in the page are kept in `<models dir>/.likely-web-settings.json` for the next
  * start, unless --model / --device say otherwise.
  *
- * Security: bound to 127.0.0.1 only; requests must carry our own Host (no DNS rebinding); the
+ * Security: bound to 127.0.0.1 only; requests must carry exactly one Host header, our own (no DNS
+ * rebinding; two Host headers are a 400, RFC 9112), and no more headers than a browser sends; the
  * WebSocket upgrade is refused unless its Origin is exactly this page's (`http://127.0.0.1:PORT`),
  * so no other site open in the browser can drive the engine; a strict CSP and no remote resources.
  *
@@ -31,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_UPDATE_CHARS } from '../common/limits.ts';
 import { DEVICE_CHOICES, MODELS_METHODS, validateModelsCall, type DeviceChoice } from '../common/models-api.ts';
-import type { WireMessage } from '../common/rpc.ts';
+import { invalidMessageReply, isCallMessage, type WireMessage } from '../common/rpc.ts';
 import { CliError, parseArgs } from '../models/cli/args.ts';
 import { defaultModelsDir } from '../models/manager/manager.ts';
 import { loadRegistry } from '../models/manager/registry.ts';
@@ -109,9 +110,33 @@ function allowedHosts(port: number): Set<string> {
   return new Set([`${HOST}:${port}`, `localhost:${port}`]);
 }
 
+/** More request headers than any browser sends (a few dozen at most): refused rather than parsed. */
+const MAX_HEADERS = 100;
+
+/** How many times a request carries header `name` (Node keeps only the first Host, and joins repeated Origins). */
+function headerCount(req: IncomingMessage, name: string): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === name) n++;
+  return n;
+}
+
+/**
+ * What is wrong with a request's headers, before anything else looks at it: not exactly one Host
+ * (RFC 9112: a request with none, or with several, gets 400), a Host that is not ours (421, DNS
+ * rebinding), more headers than any browser sends (431). Upgrades also need exactly one Origin.
+ */
+function headerProblem(req: IncomingMessage, port: number, upgrade: boolean): { status: number; reason: string } | null {
+  if (req.rawHeaders.length / 2 > MAX_HEADERS) return { status: 431, reason: 'Request Header Fields Too Large' };
+  if (headerCount(req, 'host') !== 1) return { status: 400, reason: 'Bad Request: a request carries exactly one Host header' };
+  if (upgrade && headerCount(req, 'origin') > 1) return { status: 400, reason: 'Bad Request: more than one Origin header' };
+  if (!allowedHosts(port).has(String(req.headers.host ?? '').toLowerCase())) return { status: 421, reason: 'Misdirected Request' };
+  return null;
+}
+
 function serveFile(req: IncomingMessage, res: ServerResponse, distDir: string, port: number): void {
   const headers = securityHeaders(port);
-  if (!allowedHosts(port).has(String(req.headers.host ?? '').toLowerCase())) return plain(res, 421, 'Misdirected request', headers);
+  const problem = headerProblem(req, port, false);
+  if (problem) return plain(res, problem.status, problem.reason, { ...headers, Connection: 'close' });
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'Method not allowed', { ...headers, Allow: 'GET, HEAD' });
   let pathname: string;
   try {
@@ -150,12 +175,6 @@ interface Connection {
   session: EngineSession;
 }
 
-type Call = Extract<WireMessage, { kind: 'call' }>;
-
-function isCall(msg: unknown): msg is Call {
-  const m = msg as Record<string, unknown> | null;
-  return !!m && typeof m === 'object' && m.kind === 'call' && Number.isSafeInteger(m.id) && typeof m.method === 'string';
-}
 
 export async function startWebServer(opts: WebServerOptions = {}): Promise<WebServer> {
   const distDir = resolve(opts.distDir ?? DIST_DIR);
@@ -218,10 +237,7 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
       } catch {
         msg = null;
       }
-      if (!isCall(msg)) {
-        const id = Number.isSafeInteger((msg as { id?: unknown } | null)?.id) ? (msg as { id: number }).id : -1;
-        return send(conn, { kind: 'result', id, error: 'invalid message: expected {kind:"call", id, method, params}' });
-      }
+      if (!isCallMessage(msg)) return send(conn, invalidMessageReply(msg));
       if (conn !== active) return send(conn, { kind: 'result', id: msg.id, error: 'another tab took over the engine' });
       if (!MODELS.has(msg.method)) return void reply(conn, msg.id, conn.session.call(msg.method as never, msg.params as never));
       try {
@@ -243,7 +259,8 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/engine') return reject(socket, 404, 'Not Found');
-    if (!allowedHosts(port).has(String(req.headers.host ?? '').toLowerCase())) return reject(socket, 421, 'Misdirected Request');
+    const problem = headerProblem(req, port, true);
+    if (problem) return reject(socket, problem.status, problem.reason);
     const origin = req.headers.origin;
     if (origin !== `http://${HOST}:${port}` && origin !== `http://localhost:${port}`) return reject(socket, 403, 'Forbidden: foreign origin');
     wss.handleUpgrade(req, socket, head, onConnection);

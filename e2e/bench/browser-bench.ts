@@ -26,24 +26,34 @@
  * every *Ratio is that time / budgetMs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright';
 import type { TokenScore } from '../../common/api.ts';
 import { findChromium } from '../chromium.ts';
 import { afterNextFrame, openEditor, proseOfTokens, quantile, round, runWhenEntry, startSession, waitScored, type Session } from './page.ts';
+import { CliError, intOption, isEntry, scriptOptions } from '../../models/cli/args.ts';
+import { atomicWriteFile } from '../../node/files.ts';
 
 const BUDGET_MS = 16;
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const num = (name: string, d: number) => (argv.includes(`--${name}`) ? Number(argv[argv.indexOf(`--${name}`) + 1]) : d);
-const KEYS = num('keys', 60);
+const options = scriptOptions('bench:browser', { values: ['keys', 'runs', 'scroll-px', 'profile'], flags: ['json'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  return {
+    json: args.flags.has('json'),
+    keys: intOption(args, 'keys', 60, 1),
+    runs: intOption(args, 'runs', 30, 1),
+    scrollPx: intOption(args, 'scroll-px', 120, 1),
+    profile: args.values.profile ?? null,
+  };
+}, isEntry(import.meta.url) ? process.argv.slice(2) : []); // imported by bench:web, whose options are its own
+const json = options.json;
+const KEYS = options.keys;
 /** --profile DIR: writes the page's CPU profile of each measurement there (open in DevTools; build with --minify false to read names). */
-const PROFILE = argv.includes('--profile') ? argv[argv.indexOf('--profile') + 1]! : null;
-const RUNS = num('runs', 30);
+const PROFILE = options.profile;
+const RUNS = options.runs;
 /** Scroll speed: 120 px a frame is 7,200 px/s, a fast fling (a mouse wheel is nearer 2,000–3,000 px/s). */
-const SCROLL_PX = num('scroll-px', 120);
+const SCROLL_PX = options.scrollPx;
 const TYPED = ' and so the quiet river kept running past the old mill while everyone in the town slept soundly';
 const log = (...a: unknown[]) => (json ? console.error(...a) : console.log(...a));
 
@@ -131,7 +141,7 @@ async function profiled<T>(page: Page, name: string, fn: () => Promise<T>): Prom
   const result = await fn();
   const { profile } = await cdp.send('Profiler.stop');
   mkdirSync(PROFILE, { recursive: true });
-  writeFileSync(join(PROFILE, `${name}.cpuprofile`), JSON.stringify(profile));
+  await atomicWriteFile(join(PROFILE, `${name}.cpuprofile`), JSON.stringify(profile));
   await cdp.detach();
   return result;
 }

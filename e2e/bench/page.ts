@@ -60,11 +60,11 @@ export async function openEditor(s: Session, viewport = { width: 1280, height: 8
   return { page, errors, close: () => context.close() };
 }
 
-let tokenizer: Tokenizer | null = null;
+// Loaded once, before any page runs (the loader is asynchronous; proseOfTokens is not).
+const tokenizer: Tokenizer = await loadTokenizer(EMBEDDED_MODEL_DIR);
 
 /** Brown-corpus prose cut at a paragraph end near `tokens` GPT-2 tokens; returns the exact count too. */
 export function proseOfTokens(tokens: number, firstFile = 0): { text: string; tokens: number } {
-  tokenizer ??= loadTokenizer(EMBEDDED_MODEL_DIR);
   const paragraphs = brownProse(tokens * 6, firstFile).split('\n\n');
   let text = '';
   let count = 0;

@@ -11,6 +11,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ROOT } from '../web-harness.ts';
 import { openEditor, startSession, waitScored } from './page.ts';
+import { CliError, scriptOptions } from '../../models/cli/args.ts';
+import { atomicWriteFile } from '../../node/files.ts';
 
 const TEXT = [
   'Writing is mostly rewriting. The first draft of a paragraph is rarely the one a reader sees: sentences get shorter, vague words give way to precise ones, and the order of the ideas settles into something that feels inevitable.',
@@ -19,8 +21,10 @@ const TEXT = [
   'def mean(values):\n    total = sum(values)\n    return total / len(values)',
 ].join('\n\n');
 
-const argv = process.argv.slice(2);
-const out = resolve(argv.includes('--out') ? argv[argv.indexOf('--out') + 1]! : join(ROOT, 'docs', 'screenshot.png'));
+const out = scriptOptions('screenshot', { values: ['out'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  return resolve(args.values.out ?? join(ROOT, 'docs', 'screenshot.png'));
+});
 
 const s = await startSession();
 try {
@@ -50,7 +54,7 @@ try {
   await page.mouse.move(5, 795);
   await page.waitForTimeout(300);
   mkdirSync(dirname(out), { recursive: true });
-  await page.screenshot({ path: out });
+  await atomicWriteFile(out, await page.screenshot()); // the app's writer: a link is written through, a device or FIFO refused
   await close();
   if (errors.length) throw new Error(`page errors: ${errors.join('\n')}`);
   console.log(`${out}: ${Math.round(statSync(out).size / 1024)} KB`);

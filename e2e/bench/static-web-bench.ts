@@ -36,12 +36,15 @@ import { serveStatic, type StaticServer } from '../static-server.ts';
 import { ensureWebBuilt, launchChromium, ROOT, watchErrors } from '../web-harness.ts';
 import { caretAtEndOfFirstParagraph, installKeyProbe, keyStats, typeKeys } from './browser-bench.ts';
 import { proseOfTokens, quantile, round, runWhenEntry, waitScored } from './page.ts';
+import { CliError, intOption, scriptOptions } from '../../models/cli/args.ts';
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const num = (name: string, d: number) => (argv.includes(`--${name}`) ? Number(argv[argv.indexOf(`--${name}`) + 1]) : d);
-const KEYS = num('keys', 40);
-const RUNS = num('runs', 3);
+const options = scriptOptions('bench:web', { values: ['keys', 'runs'], flags: ['json'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  return { json: args.flags.has('json'), keys: intOption(args, 'keys', 40, 1), runs: intOption(args, 'runs', 3, 1) };
+});
+const json = options.json;
+const KEYS = options.keys;
+const RUNS = options.runs;
 const STROKES = 10;
 const WEB = join(ROOT, 'dist', 'web');
 const log = (...a: unknown[]) => console.error(...a);

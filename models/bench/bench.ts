@@ -16,11 +16,19 @@ import { EOT, type Tokenizer } from '../src/tokenizer.ts';
 import { brownProse } from './corpus.ts';
 import { benchReview } from './review-bench.ts';
 import { buildModelFolder, ensureRandomModel } from '../synthetic/random-models.ts';
+import { CliError, scriptOptions } from '../cli/args.ts';
+import { visibleLine } from '../../common/format.ts';
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const only = opt('only')?.split(',');
+const BENCHES = ['p1', 'p2', 'p3', 'infill', 'int8'];
+const options = scriptOptions('bench', { values: ['model', 'only'], flags: ['json'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  const only = args.values.only?.split(',');
+  const unknown = only?.find((b) => !BENCHES.includes(b));
+  if (unknown !== undefined) throw new CliError(`--only takes ${BENCHES.join(', ')}, got "${unknown}"`);
+  return { json: args.flags.has('json'), model: args.values.model, only };
+});
+const { json, only } = options;
+const opt = (name: 'model') => options[name];
 const log = (...a: unknown[]) => {
   if (!json) console.log(...a);
   else console.error(...a);
@@ -269,6 +277,6 @@ function commonPrefixLen(a: Int32Array, b: Int32Array): number {
 }
 
 main().catch((e) => {
-  console.error(`bench: ${(e as Error).message}`);
+  console.error(`bench: ${visibleLine((e as Error).message.split('\n')[0]!)}`);
   process.exit(1);
 });

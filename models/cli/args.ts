@@ -1,6 +1,9 @@
 /** Small, strict argument parsing shared by the CLI commands: unknown options are errors. */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MAX_DOCUMENT_BYTES } from '../../common/limits.ts';
 import { DocumentError, readDocument } from '../../node/files.ts';
+import { visibleLine } from '../../common/format.ts';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {
@@ -35,7 +38,7 @@ export function parseArgs(argv: string[], spec: OptionSpec): ParsedArgs {
       out.flags.add(name);
     } else if (spec.values?.includes(name)) {
       const value = inline ?? argv[++i];
-      if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new CliError(`option --${name} needs a value`);
+      if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) throw new CliError(`option --${name} needs a value`);
       out.values[name] = value;
     } else {
       throw new CliError(`unknown option ${arg}`);
@@ -44,13 +47,34 @@ export function parseArgs(argv: string[], spec: OptionSpec): ParsedArgs {
   return out;
 }
 
-export function intOption(args: ParsedArgs, name: string, fallback?: number): number {
+/**
+ * A script's options (npm run bench, eval:model, eval:infill, models:random, bench:browser, …),
+ * parsed by the CLI's rules (unknown options, and options without their value, are errors) and
+ * read by `read`; a problem exits at once with one line, `name: problem`, and status 2.
+ */
+export function scriptOptions<T>(name: string, spec: OptionSpec, read: (args: ParsedArgs) => T, argv = process.argv.slice(2)): T {
+  try {
+    return read(parseArgs(argv, spec));
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    process.stderr.write(`${name}: ${visibleLine(e.message)}\n`);
+    process.exit(2);
+  }
+}
+
+/** Whether `moduleUrl` is the script node was started with (not a module another one imported). */
+export function isEntry(moduleUrl: string): boolean {
+  return !!process.argv[1] && moduleUrl === pathToFileURL(resolve(process.argv[1])).href;
+}
+
+export function intOption(args: ParsedArgs, name: string, fallback?: number, min = -Infinity): number {
   const raw = args.values[name];
   if (raw === undefined) {
     if (fallback === undefined) throw new CliError(`missing --${name}`);
     return fallback;
   }
-  if (!/^-?\d+$/.test(raw)) throw new CliError(`--${name} must be an integer, got "${raw}"`);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new CliError(`--${name} must be an integer, got "${raw}"`);
+  if (Number(raw) < min) throw new CliError(`--${name} must be at least ${min}, got ${raw}`);
   return Number(raw);
 }
 

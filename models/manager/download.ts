@@ -47,6 +47,8 @@ export interface FileDownloadOptions {
   onBytes?: (n: number) => void;
   /** Called when bytes counted before are dropped (the file restarts): the new count on disk. */
   onReset?: (bytesOnDisk: number, reason: string) => void;
+  /** How long the server may send nothing (no headers, no bytes) before the download fails; default STALL_MS. */
+  stallMs?: number;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -61,10 +63,13 @@ function httpError(status: number, url: string, name: string): ModelManagerError
 }
 
 /** HEAD of a hub file: its content ETag, size and commit, from the redirect when the hub answers with one. */
-export async function headRemote(url: string, name: string, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<RemoteFile> {
+/** How long the hub may stay silent (no response, or no bytes of a file) before a request fails. */
+export const STALL_MS = 30_000;
+
+export async function headRemote(url: string, name: string, opts: { signal?: AbortSignal; headers?: Record<string, string>; stallMs?: number } = {}): Promise<RemoteFile> {
   let res;
   try {
-    res = await request(url, { method: 'HEAD', signal: opts.signal, headers: opts.headers, stopAtLinkedRedirect: true, timeoutMs: 30_000 });
+    res = await request(url, { method: 'HEAD', signal: opts.signal, headers: opts.headers, stopAtLinkedRedirect: true, timeoutMs: opts.stallMs ?? STALL_MS });
   } catch (e) {
     throw asManagerError(e, name);
   }
@@ -173,7 +178,7 @@ export async function downloadFile(remote: RemoteFile, dest: string, expect: Fil
     }
     let res;
     try {
-      res = await request(remote.url, { headers, signal: opts.signal });
+      res = await request(remote.url, { headers, signal: opts.signal, timeoutMs: opts.stallMs ?? STALL_MS });
     } catch (e) {
       throw asManagerError(e, expect.name);
     }
@@ -229,6 +234,7 @@ export async function downloadFile(remote: RemoteFile, dest: string, expect: Fil
       if (e instanceof ModelManagerError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EROFS') throw asManagerError(e, partial);
+      if (code === 'ETIMEDOUT') throw new ModelManagerError('network', `the server stopped sending ${expect.name} after ${written} of ${size ?? '?'} bytes (${(e as Error).message}); retry to resume`);
       throw new ModelManagerError('network', `the connection broke after ${written} of ${size ?? '?'} bytes of ${expect.name} (${code ?? (e as Error).message}); retry to resume`);
     }
     offset = written;

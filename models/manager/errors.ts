@@ -26,11 +26,12 @@ export function asManagerError(e: unknown, what: string): ModelManagerError {
       return new ModelManagerError('disk-full', `disk quota exceeded while writing ${what}; free some space and retry (the download resumes)`);
     case 'ABORT_ERR':
       return new ModelManagerError('aborted', `download paused (${what})`);
+    case 'ETIMEDOUT':
+      return new ModelManagerError('network', `the hub stopped answering for ${what} (${err.message}); check the connection and retry (the download resumes)`);
     case 'ECONNREFUSED':
     case 'ECONNRESET':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-    case 'ETIMEDOUT':
     case 'ENETUNREACH':
     case 'EHOSTUNREACH':
     case 'EPIPE':

@@ -24,7 +24,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Stop at a redirect that carries X-Linked-Etag (HEAD: that response has the metadata). */
   stopAtLinkedRedirect?: boolean;
-  /** Idle socket timeout; the default suits a slow but live connection. */
+  /** Idle socket timeout: how long the server may send nothing (no headers, no bytes); default 30 s, which a slow but live connection never reaches. */
   timeoutMs?: number;
 }
 
@@ -74,8 +74,19 @@ function once(url: string, opts: RequestOptions, headers: Record<string, string>
       headers: { 'user-agent': 'likely-model-manager/1', 'accept-encoding': 'identity', ...headers },
       signal: opts.signal,
     });
-    req.setTimeout(opts.timeoutMs ?? 60_000, () => req.destroy(Object.assign(new Error(`no data from ${parsed.host} for ${(opts.timeoutMs ?? 60_000) / 1000} s`), { code: 'ETIMEDOUT' })));
-    req.once('response', resolve);
+    // An idle socket (no headers yet, or no bytes of the body) fails the request, and the body the
+    // caller may be reading gets the same error, so it says the server went silent, not "reset".
+    let response: IncomingMessage | null = null;
+    const idleMs = opts.timeoutMs ?? 30_000;
+    req.setTimeout(idleMs, () => {
+      const err = Object.assign(new Error(`no data from ${parsed.host} for ${idleMs / 1000} s`), { code: 'ETIMEDOUT' });
+      response?.destroy(err);
+      req.destroy(err);
+    });
+    req.once('response', (res) => {
+      response = res;
+      resolve(res);
+    });
     req.once('error', reject);
     req.end();
   });

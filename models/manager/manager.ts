@@ -12,15 +12,16 @@
  * Staging and trash live inside the models folder so every move is a rename on one file system:
  * the models folder never holds a half-written model.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { cp, mkdir, readFile, rename, rm, statfs, writeFile, open as openFile } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cp, mkdir, readFile, rename, rm, stat, statfs, writeFile, open as openFile } from 'node:fs/promises';
 import { freemem, homedir, platform, totalmem } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { DownloadPhase, DownloadProgress, ModelListEntry, ModelPrecision, ModelSize } from '../../common/models-api.ts';
 import { formatBytes, registryListFacts } from '../../common/models-api.ts';
-import { printableName } from '../src/model-folder.ts';
+import { readRegularFileSync } from '../../node/files.ts';
+import { modelFileProblem, printableName } from '../src/model-folder.ts';
 import { EMBEDDED_MODEL_DIR } from '../src/paths.ts';
-import { downloadFile, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
+import { downloadFile, expectedChecksum, headRemote, checkRemoteAgainstRegistry, type DownloadedFile, type RemoteFile } from './download.ts';
 import { asManagerError, ModelManagerError } from './errors.ts';
 import { hubEndpoint, loadRegistry, resolveUrl, type RegistryModel } from './registry.ts';
 import { validateModelFolder } from './validate.ts';
@@ -32,6 +33,8 @@ const TRASH = '.trash';
 export const EMBEDDED_ID = 'embedded';
 /** Files of a model folder that are not the model (engine caches, our bookkeeping). */
 const NOT_MODEL_FILE = /^(\.likely-|likely-download\.json$)|\.partial(\.json)?$/;
+/** A likely-model.json is a few kilobytes; anything far larger is not one. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 export interface InstalledManifest {
   id: string;
@@ -70,6 +73,8 @@ export interface ModelManagerOptions {
   memory?: () => { total: number; free: number };
   /** The app says which model is loaded, so it is not removed under the engine. */
   isInUse?: (id: string) => boolean;
+  /** How long the hub may send nothing (no answer, no bytes) before a download fails; default 30 s (tests pass less). */
+  stallTimeoutMs?: number;
 }
 
 export interface DownloadOptions {
@@ -189,6 +194,7 @@ export class ModelManager {
   private readonly embeddedDir: string;
   private readonly memory: () => { total: number; free: number };
   private readonly isInUse: (id: string) => boolean;
+  private readonly stallMs: number | undefined;
   private readonly active = new Map<string, AbortController>();
 
   constructor(opts: ModelManagerOptions = {}) {
@@ -199,6 +205,7 @@ export class ModelManager {
     this.embeddedDir = opts.embeddedDir ?? EMBEDDED_MODEL_DIR;
     this.memory = opts.memory ?? (() => ({ total: totalmem(), free: freemem() }));
     this.isInUse = opts.isInUse ?? (() => false);
+    this.stallMs = opts.stallTimeoutMs;
   }
 
   /**
@@ -222,14 +229,24 @@ export class ModelManager {
     return this.inside(this.modelsDir, id);
   }
 
-  private manifest(id: string): InstalledManifest | null {
+  /** The folder's likely-model.json: null when there is none, `problem` when it cannot be used (what is wrong, one line). */
+  private readManifest(id: string): { manifest: InstalledManifest } | { problem: string } | null {
     const path = join(this.folder(id), MANIFEST);
     if (!existsSync(path)) return null;
+    let raw: unknown;
     try {
-      return JSON.parse(readFileSync(path, 'utf8')) as InstalledManifest;
-    } catch {
-      return null;
+      raw = JSON.parse(readRegularFileSync(path, MAX_MANIFEST_BYTES).toString('utf8'));
+    } catch (e) {
+      if (e instanceof SyntaxError) return { problem: `${MANIFEST} is not valid JSON (${e.message.split('\n')[0]})` };
+      return { problem: modelFileProblem(e, MANIFEST, MAX_MANIFEST_BYTES) };
     }
+    const problem = manifestProblem(raw);
+    return problem ? { problem: `${MANIFEST}: ${problem}` } : { manifest: raw as InstalledManifest };
+  }
+
+  private manifest(id: string): InstalledManifest | null {
+    const read = this.readManifest(id);
+    return read && 'manifest' in read ? read.manifest : null;
   }
 
   private installedIds(): string[] {
@@ -278,21 +295,30 @@ export class ModelManager {
       path: this.embeddedDir,
     });
     for (const m of this.registry) {
-      const manifest = this.manifest(m.id);
+      const read = this.readManifest(m.id);
+      const manifest = read && 'manifest' in read ? read.manifest : null;
       const partial = manifest ? 0 : this.partialBytes(m.id);
       const warning = this.memoryWarning(m.memoryBytes);
       out.push({
         ...registryListFacts(m),
         installed: manifest !== null,
-        ...(manifest ? { path: this.folder(m.id) } : {}),
+        ...(read ? { path: this.folder(m.id) } : {}),
         ...(partial > 0 ? { partialBytes: partial } : {}),
         ...(warning ? { memoryWarning: warning } : {}),
+        ...(read && 'problem' in read ? { problem: `${read.problem}; remove it (likely models remove ${m.id}) and download it again` } : {}),
       });
     }
     const known = new Set(out.map((e) => e.id));
     for (const id of this.installedIds()) {
       if (known.has(id)) continue;
-      const m = this.manifest(id)!;
+      const read = this.readManifest(id);
+      if (!read) continue;
+      if ('problem' in read) {
+        // Listed with what can be said of it, so one broken folder never hides the others.
+        out.push({ id, name: id, source: 'imported', precision: 'fp32', memoryBytes: 0, installed: false, path: this.folder(id), problem: `${read.problem}; remove it (likely models remove ${id}) and import it again` });
+        continue;
+      }
+      const m = read.manifest;
       const warning = this.memoryWarning(m.memoryBytes);
       out.push({
         id,
@@ -312,7 +338,9 @@ export class ModelManager {
   /** The folder the engine loads for `id` (loadEngine({ modelDir })). */
   resolve(id: string): string {
     if (id === EMBEDDED_ID) return this.embeddedDir;
-    const manifest = this.manifest(id);
+    const read = this.readManifest(id);
+    if (read && 'problem' in read) throw new ModelManagerError('invalid-model', `${id} cannot be used: ${read.problem} (remove it with likely models remove ${id})`);
+    const manifest = read?.manifest ?? null;
     if (!manifest) {
       if (this.registry.some((m) => m.id === id)) throw new ModelManagerError('unknown-model', `${id} is not downloaded yet (likely models download ${id})`);
       throw new ModelManagerError('unknown-model', `no model "${id}" (likely models list shows them)`);
@@ -399,15 +427,24 @@ export class ModelManager {
     // Pin every file to one commit so a push to the repo mid-download cannot mix versions.
     if (!state.revision) {
       const first = model.files[0]!;
-      const head = await headRemote(resolveUrl(this.endpoint, model.repo, model.revision, first.path), first.path, { signal, headers });
+      const head = await headRemote(resolveUrl(this.endpoint, model.repo, model.revision, first.path), first.path, { signal, headers, stallMs: this.stallMs });
       state.revision = head.commit ?? model.revision;
       await saveState();
     }
     const remotes: RemoteFile[] = [];
     for (const f of model.files) {
-      const remote = await headRemote(resolveUrl(this.endpoint, model.repo, state.revision, f.path), f.path, { signal, headers });
+      const remote = await headRemote(resolveUrl(this.endpoint, model.repo, state.revision, f.path), f.path, { signal, headers, stallMs: this.stallMs });
       checkRemoteAgainstRegistry({ name: f.path, sha256: f.sha256, bytes: f.bytes }, remote);
       remotes.push(remote);
+    }
+    // Nothing unverifiable is installed: every file needs a known size and a checksum (the
+    // registry's, or the hub's ETag), or the download stops before a byte moves.
+    for (const [i, f] of model.files.entries()) {
+      const expect = { name: f.path, sha256: f.sha256, bytes: f.bytes };
+      const missing = [(f.bytes ?? remotes[i]!.size) === null ? 'size' : '', expectedChecksum(expect, remotes[i]!) === null ? 'checksum' : ''].filter(Boolean).join(' or ');
+      if (missing) {
+        throw new ModelManagerError('unverifiable', `the hub gives no ${missing} for ${f.path} of ${model.repo} (and the registry lists none), so it cannot be verified; nothing was downloaded or installed`);
+      }
     }
 
     const sizes = model.files.map((f, i) => f.bytes ?? remotes[i]!.size ?? f.approxBytes);
@@ -433,6 +470,7 @@ export class ModelManager {
       const result = await downloadFile(remotes[i]!, dest, { name: f.path, sha256: f.sha256, bytes: f.bytes }, {
         signal,
         headers,
+        stallMs: this.stallMs,
         onBytes: (n) => {
           fileBytes += n;
           progress.add(n);
@@ -522,7 +560,13 @@ export class ModelManager {
         await cp(source, staging, {
           recursive: true,
           dereference: true,
-          filter: (src) => !NOT_MODEL_FILE.test(basename(src)) && basename(src) !== MANIFEST,
+          filter: async (src) => {
+            if (NOT_MODEL_FILE.test(basename(src)) || basename(src) === MANIFEST) return false;
+            // Copying a FIFO blocks until someone writes to it; a link to /dev/zero never ends.
+            const st = await stat(src);
+            if (!st.isFile() && !st.isDirectory()) throw new ModelManagerError('invalid-model', `cannot copy ${src}: it is ${st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device'}, not a regular file`);
+            return true;
+          },
         });
         await validateModelFolder(staging);
       }
@@ -549,7 +593,7 @@ export class ModelManager {
     if (id === EMBEDDED_ID) throw new ModelManagerError('in-use', 'the embedded model ships with the app and cannot be removed');
     if (this.isInUse(id)) throw new ModelManagerError('in-use', `${id} is the model in use; switch to another model first`);
     if (this.active.has(id)) throw new ModelManagerError('busy', `${id} is downloading; pause it first`);
-    const installed = this.manifest(id) !== null;
+    const installed = this.readManifest(id) !== null; // a broken manifest is removed too
     const staged = existsSync(this.staging(id));
     if (!installed && !staged) throw new ModelManagerError('unknown-model', `${id} is not installed`);
     try {
@@ -568,9 +612,23 @@ export class ModelManager {
   }
 }
 
+/** Why a likely-model.json cannot be used (a missing or mistyped field), or null. */
+function manifestProblem(raw: unknown): string | null {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return 'not a JSON object';
+  const m = raw as Record<string, unknown>;
+  if (typeof m.name !== 'string') return `"name" must be a string${m.name === undefined ? ' (missing)' : ''}`;
+  if (m.source !== 'hub' && m.source !== 'imported') return `"source" must be "hub" or "imported", got ${JSON.stringify(m.source) ?? 'nothing'}`;
+  if (!['fp32', 'fp16', 'int8'].includes(m.precision as string)) return `"precision" must be fp32, fp16 or int8, got ${JSON.stringify(m.precision) ?? 'nothing'}`;
+  if (typeof m.memoryBytes !== 'number' || !Number.isFinite(m.memoryBytes) || m.memoryBytes < 0) return `"memoryBytes" must be a number of bytes, got ${JSON.stringify(m.memoryBytes) ?? 'nothing'}`;
+  if (m.path !== undefined && typeof m.path !== 'string') return '"path" must be a folder path';
+  if (m.size !== undefined && !['small', 'medium', 'large', 'xl'].includes(m.size as string)) return `"size" must be small, medium, large or xl, got ${JSON.stringify(m.size)}`;
+  if (!Array.isArray(m.files)) return '"files" must be a list';
+  return null;
+}
+
 function embeddedName(dir: string): string {
   try {
-    const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { likely?: { name?: string } };
+    const c = JSON.parse(readRegularFileSync(join(dir, 'config.json'), 1024 * 1024).toString('utf8')) as { likely?: { name?: string } };
     return (c.likely?.name && printableName(c.likely.name)) || 'Embedded model';
   } catch {
     return 'Embedded model';

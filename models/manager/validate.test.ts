@@ -98,7 +98,7 @@ describe('validateModelFolder', () => {
     assert.equal(await problems(noMerges), 'merges.txt is missing (vocab.json alone is not a tokenizer)');
     const wordPiece = folder();
     writeFileSync(join(wordPiece, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: {} } }));
-    assert.equal(await problems(wordPiece), 'tokenizer.json is not a BPE tokenizer (expected model.type "BPE" with vocab and merges)');
+    assert.equal(await problems(wordPiece), 'tokenizer.json: model.type is "WordPiece"; GPT-2\'s tokenizer is "BPE"');
 
     assert.equal(await problems(folder({ onnx: {} })), 'no ONNX model: expected one of onnx/model.onnx, onnx/model_fp16.onnx, onnx/model_quantized.onnx, onnx/model_int8.onnx');
     const rootLayout = folder({ onnx: {} });

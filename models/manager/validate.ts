@@ -4,17 +4,17 @@
  * (read from the protobuf on disk, see onnx-graph.ts). Accepts the transformers.js layout
  * (config.json, tokenizer.json, onnx/model*.onnx) and notes Optimum's (model.onnx at the root).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelPrecision } from '../../common/models-api.ts';
+import { readRegularFile } from '../../node/files.ts';
 import { ModelManagerError } from './errors.ts';
 import { planAttentionGraph } from '../src/attention-graph.ts';
-import { checkGraph, ONNX_FILES, printableName } from '../src/model-folder.ts';
+import { checkGraph, configProblems, MODEL_FILE_MAX_BYTES, ONNX_FILES, printableName, type GPT2Config } from '../src/model-config.ts';
+import { checkModelDataFile, ModelError, modelFileProblem } from '../src/model-folder.ts';
 import { readOnnxGraphFile, readOnnxInterface } from '../src/onnx-file.ts';
 import { OnnxFormatError, type OnnxInterface } from '../src/onnx-graph.ts';
-
-/** GPT-2's byte-level BPE vocabulary; the engine's tokenizer produces these ids. */
-const GPT2_VOCAB = 50257;
+import { Tokenizer } from '../src/tokenizer.ts';
 
 export interface ModelConfigSummary {
   layers: number;
@@ -40,84 +40,80 @@ export interface ValidModel {
   onnx: ValidOnnxFile[];
 }
 
-function readJson(path: string, problems: string[]): Record<string, unknown> | null {
+/**
+ * A small file of the folder (`rel`, e.g. "config.json"), read only if it is a regular file of at
+ * most its MODEL_FILE_MAX_BYTES (a FIFO, a device or a link to one is never opened for a blocking
+ * read); undefined when absent, null when it cannot be read (the problem is recorded).
+ */
+async function readSmall(dir: string, rel: string, problems: string[], maxBytes = MODEL_FILE_MAX_BYTES[rel] ?? 1024 * 1024): Promise<Buffer | undefined | null> {
   try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    problems.push(`${path} is not a JSON object`);
+    return (await readRegularFile(join(dir, rel), maxBytes)).bytes;
   } catch (e) {
-    problems.push(`${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    problems.push(modelFileProblem(e, rel, maxBytes));
+    return null;
+  }
+}
+
+function parseJson(bytes: Buffer, rel: string, problems: string[]): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    problems.push(`${rel} is not a JSON object`);
+  } catch (e) {
+    problems.push(`${rel} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
   return null;
 }
 
-function checkConfig(dir: string, problems: string[]): ModelConfigSummary | null {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) {
-    problems.push('config.json is missing');
-    return null;
-  }
-  const c = readJson(path, problems);
+async function checkConfig(dir: string, problems: string[]): Promise<GPT2Config | null> {
+  const bytes = await readSmall(dir, 'config.json', problems);
+  if (bytes === undefined) problems.push('config.json is missing');
+  if (!bytes) return null;
+  const c = parseJson(bytes, 'config.json', problems);
   if (!c) return null;
-  const before = problems.length;
-  if (c.model_type !== undefined && c.model_type !== 'gpt2') problems.push(`config.json: model_type is "${String(c.model_type)}", expected "gpt2"`);
-  const int = (key: string): number => {
-    const v = c[key];
-    if (!Number.isInteger(v) || (v as number) <= 0) {
-      problems.push(`config.json: "${key}" must be a positive integer${v === undefined ? ' (missing)' : `, got ${JSON.stringify(v)}`}`);
-      return 0;
-    }
-    return v as number;
-  };
-  const layers = int('n_layer');
-  const heads = int('n_head');
-  const width = int('n_embd');
-  if (heads && width && width % heads !== 0) problems.push(`config.json: n_embd ${width} is not a multiple of n_head ${heads}`);
-  const optionalInt = (key: string, fallback: number): number => {
-    const v = key in c ? c[key] : fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      problems.push(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}${typeof v === 'number' ? '' : ` (a ${v === null ? 'null' : typeof v})`}`);
-      return 0;
-    }
-    return v;
-  };
-  const contextLength = optionalInt(c.n_positions === undefined && c.n_ctx !== undefined ? 'n_ctx' : 'n_positions', 1024);
-  const vocabSize = optionalInt('vocab_size', GPT2_VOCAB);
-  if (vocabSize && vocabSize < GPT2_VOCAB) problems.push(`config.json: vocab_size ${vocabSize} is smaller than GPT-2's ${GPT2_VOCAB} tokens`);
-  if (problems.length > before) return null;
-  const likely = c.likely as { name?: unknown } | undefined;
-  const name = typeof likely?.name === 'string' ? printableName(likely.name) : '';
-  return { layers, heads, width, contextLength, vocabSize, ...(name ? { name } : {}) };
+  const checked = configProblems(c, 'config.json');
+  problems.push(...checked.problems);
+  return checked.config;
 }
 
-function checkTokenizer(dir: string, problems: string[]): void {
-  const tokenizer = join(dir, 'tokenizer.json');
-  if (existsSync(tokenizer)) {
-    const t = readJson(tokenizer, problems);
-    const model = t?.model as { type?: unknown; vocab?: unknown; merges?: unknown } | undefined;
-    if (t && (!model || (model.type !== undefined && model.type !== 'BPE') || typeof model.vocab !== 'object' || !Array.isArray(model.merges))) {
-      problems.push('tokenizer.json is not a BPE tokenizer (expected model.type "BPE" with vocab and merges)');
-    }
-    return;
+const summary = (c: GPT2Config): ModelConfigSummary => {
+  const name = c.likely?.name ? printableName(c.likely.name) : '';
+  return { layers: c.n_layer, heads: c.n_head, width: c.n_embd, contextLength: c.n_positions, vocabSize: c.vocab_size, ...(name ? { name } : {}) };
+};
+
+/** The tokenizer as the engine loads it (Tokenizer.fromFiles: the same checks and messages). */
+async function checkTokenizer(dir: string, problems: string[]): Promise<void> {
+  const files = new Map<string, string>();
+  let unreadable = false;
+  for (const name of ['tokenizer.json', 'vocab.json', 'merges.txt']) {
+    const bytes = await readSmall(dir, name, problems);
+    if (bytes === null) unreadable = true;
+    else if (bytes) files.set(name, bytes.toString('utf8'));
   }
-  const vocab = existsSync(join(dir, 'vocab.json'));
-  const merges = existsSync(join(dir, 'merges.txt'));
-  if (!vocab && !merges) problems.push('the tokenizer is missing (tokenizer.json, or vocab.json + merges.txt)');
-  else if (!vocab) problems.push('vocab.json is missing (merges.txt alone is not a tokenizer)');
-  else if (!merges) problems.push('merges.txt is missing (vocab.json alone is not a tokenizer)');
-}
-
-function isLfsPointer(path: string): boolean {
-  if (fileSize(path) > 1024) return false;
-  return readFileSync(path, 'utf8').startsWith('version https://git-lfs.github.com/spec/');
-}
-
-function fileSize(path: string): number {
+  if (unreadable) return;
+  if (!files.has('tokenizer.json')) {
+    const vocab = files.has('vocab.json');
+    const merges = files.has('merges.txt');
+    if (!vocab && !merges) return void problems.push('the tokenizer is missing (tokenizer.json, or vocab.json + merges.txt)');
+    if (!vocab) return void problems.push('vocab.json is missing (merges.txt alone is not a tokenizer)');
+    if (!merges) return void problems.push('merges.txt is missing (vocab.json alone is not a tokenizer)');
+  }
   try {
-    return statSync(path).size;
-  } catch {
-    return 0;
+    // The engine prefers vocab.json + merges.txt when both are there; check what it would load.
+    const both = files.has('vocab.json') && files.has('merges.txt');
+    Tokenizer.fromFiles((name) => (both ? (name === 'tokenizer.json' ? undefined : files.get(name)) : files.get(name)), dir, (name) => name);
+  } catch (e) {
+    problems.push((e as Error).message);
   }
+}
+
+/** Files of a model folder besides the ONNX ones that the engine or the app may read: each must be a regular file. */
+const OTHER_MODEL_FILES = ['generation_config.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+async function isLfsPointer(path: string): Promise<boolean> {
+  const { bytes } = await readRegularFile(path, 1 << 20);
+  return bytes.length <= 1024 && bytes.toString('utf8').startsWith('version https://git-lfs.github.com/spec/');
 }
 
 /** What a folder holds, file by file, and what keeps Likely from running each part (`likely models inspect`). */
@@ -146,8 +142,16 @@ export async function inspectModelFolder(dir: string, opts: { attentionView?: bo
   if (!existsSync(dir)) throw new ModelManagerError('invalid-model', `${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new ModelManagerError('invalid-model', `${dir} is not a folder`);
   const problems: string[] = [];
-  const config = checkConfig(dir, problems);
-  checkTokenizer(dir, problems);
+  const gpt2 = await checkConfig(dir, problems);
+  const config = gpt2 ? summary(gpt2) : null;
+  await checkTokenizer(dir, problems);
+  for (const name of OTHER_MODEL_FILES) {
+    try {
+      await checkModelDataFile(join(dir, name));
+    } catch (e) {
+      problems.push((e as Error).message.replace(join(dir, name), name));
+    }
+  }
 
   const present = Object.keys(ONNX_FILES).filter((name) => existsSync(join(dir, 'onnx', name)));
   if (present.length === 0) {
@@ -162,24 +166,35 @@ export async function inspectModelFolder(dir: string, opts: { attentionView?: bo
   for (const name of present) {
     const rel = `onnx/${name}`;
     const path = join(dir, rel);
-    const file: FolderReport['files'][number] = { path: rel, precision: ONNX_FILES[name]!, bytes: fileSize(path), graph: null, problems: [] };
+    const file: FolderReport['files'][number] = { path: rel, precision: ONNX_FILES[name]!, bytes: 0, graph: null, problems: [] };
     files.push(file);
     try {
-      if (isLfsPointer(path)) {
+      file.bytes = (await checkModelDataFile(path)) ?? 0;
+      if (await isLfsPointer(path).catch(() => false)) {
         file.problems.push(`${rel} is a Git LFS pointer, not the model (fetch the real file, e.g. git lfs pull)`);
         continue;
       }
       file.graph = await readOnnxInterface(path);
     } catch (e) {
-      file.problems.push(`${rel} is not a readable ONNX model (${e instanceof OnnxFormatError ? e.message : (e as Error).message})`);
+      if (e instanceof ModelError) file.problems.push(e.message.replace(path, rel));
+      else if (e instanceof OnnxFormatError) file.problems.push(`${rel} is not a readable ONNX model (${e.message})`);
+      else file.problems.push(modelFileProblem(e, rel));
       continue;
     }
-    if (config) file.problems.push(...checkGraph(file.graph, config.layers, rel));
+    if (gpt2) file.problems.push(...checkGraph(file.graph, gpt2, rel, 'config.json'));
     for (const data of file.graph.externalData) {
-      const dataPath = join(dir, 'onnx', data);
-      if (data.includes('..') || data.startsWith('/')) file.problems.push(`${rel} points its weights outside the folder (${data})`);
-      else if (!existsSync(dataPath)) file.problems.push(`onnx/${data} is missing (the weights of ${rel})`);
-      else file.bytes += fileSize(dataPath);
+      const dataRel = `onnx/${data}`;
+      if (data.includes('..') || data.startsWith('/')) {
+        file.problems.push(`${rel} points its weights outside the folder (${data})`);
+        continue;
+      }
+      try {
+        const size = await checkModelDataFile(join(dir, dataRel));
+        if (size === undefined) file.problems.push(`${dataRel} is missing (the weights of ${rel})`);
+        else file.bytes += size;
+      } catch (e) {
+        file.problems.push((e as Error).message.replace(join(dir, dataRel), dataRel));
+      }
     }
     if (opts.attentionView && config && !problems.length && !file.problems.length) {
       try {

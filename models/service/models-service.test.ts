@@ -4,7 +4,7 @@
 // re-scored); device changes; a GPU that is not there; import, removal, the saved choice. And the
 // validation every call from a page goes through.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -255,4 +255,21 @@ test('the saved choice: a model that still exists is used; a removed one falls b
   assert.match(gone.problem ?? '', /tiny-test-fp32 is not downloaded yet.*; using the embedded model/);
   assert.deepEqual(initialChoice(manager, { modelId: null, modelDir: '/some/folder', device: 'gpu' }), { modelId: null, modelDir: '/some/folder', device: 'gpu' });
   assert.deepEqual(initialChoice(manager, { modelId: null, modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' }), { modelId: 'embedded', modelDir: EMBEDDED_MODEL_DIR, device: 'cpu' });
+});
+
+test('the Models panel state names the hub downloads come from, and lists a broken likely-model.json with why beside every other model', async () => {
+  const { service, engine, modelsDir } = harness('broken-manifest');
+  engine.close();
+  assert.equal((await service.call('modelsState', {})).hubEndpoint, hub.endpoint, 'the endpoint the downloads use (HF_ENDPOINT or the option)');
+  mkdirSync(join(modelsDir, 'half-written'), { recursive: true });
+  writeFileSync(join(modelsDir, 'half-written', 'likely-model.json'), JSON.stringify({ id: 'half-written', source: 'imported' }));
+  const folder = modelCopy(join(work, 'fine-export'), 'Fine export');
+  await service.call('importModel', { dir: folder, id: 'fine' });
+  const state = await service.call('modelsState', {});
+  assert.deepEqual(state.models.map((m) => m.id), ['embedded', 'tiny-test-fp32', 'huge-test-fp32', 'fine', 'half-written']);
+  const broken = state.models.find((m) => m.id === 'half-written')!;
+  assert.equal(broken.installed, false);
+  assert.match(broken.problem ?? '', /^likely-model\.json: "name" must be a string \(missing\)/);
+  assert.equal(state.models.find((m) => m.id === 'fine')!.problem, undefined);
+  await assert.rejects(service.call('selectModel', { id: 'half-written' }), /half-written cannot be used: likely-model\.json/);
 });

@@ -97,6 +97,7 @@ export class ModelsService {
       selected: this.selected,
       device: this.device,
       modelsDir: this.manager.modelsDir,
+      hubEndpoint: this.manager.endpoint,
       downloads: [...this.downloads.values()].map(({ id, state, progress, error, notice }) => ({
         id,
         state,

@@ -13,9 +13,12 @@
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateEngineCall, type EngineClient, type EngineEvents, type EngineStatus, type MethodName, type ModelInfo, type ParamsOf, type ResultOf, type ScoreUpdate } from '../../common/api.ts';
-import { CallError, Listeners, PendingCalls, receive, type WireMessage } from '../../common/rpc.ts';
+import { validateEngineCall, type EngineClient, type EngineEvents, type EngineStatus, type MethodName, type ModelInfo, type ParamsOf, type ResultOf } from '../../common/api.ts';
+import { Listeners, PendingCalls, receive, type WireMessage } from '../../common/rpc.ts';
+import { EngineSession } from './engine-session.ts';
 import type { DeviceChoice } from './ort.ts';
+
+export { EngineSession } from './engine-session.ts';
 
 export interface EngineProcessLike {
   postMessage(msg: unknown): void;
@@ -347,70 +350,4 @@ function describeOptions(o: EngineModelOptions): string {
   const model = o.modelDir ? `the model in ${o.modelDir}` : 'the embedded model';
   const on = o.device === 'cpu' ? ' on the CPU' : o.device === 'gpu' ? ' on the GPU' : '';
   return `${model}${o.precision ? ` (${o.precision})` : ''}${on}`;
-}
-
-/** How many of a page's recent versions a session can still map (calls name the newest ones). */
-const SESSION_VERSIONS = 64;
-
-/**
- * One page's view of an EngineHost. Page versions must be safe integers that increase; each update
- * gets the next engine version, and calls and events are mapped between the two, so no page can
- * push the engine's versions out of reach of another (a version of 2^53 - 1 from one tab used to
- * wedge every later one).
- */
-export class EngineSession implements EngineClient {
-  /** [page version, engine version] of recent updates, oldest first. */
-  private readonly versions: [number, number][] = [];
-  private readonly offs: (() => void)[] = [];
-  private readonly listeners = new Listeners<EngineEvents>();
-  private closed = false;
-
-  constructor(
-    private readonly host: EngineHost,
-    private readonly nextVersion: () => number,
-  ) {
-    this.offs.push(
-      host.on('status', (s) => this.listeners.emit('status', s)),
-      host.on('scores', (u) => {
-        const page = this.versions.find(([, engine]) => engine === u.version)?.[0];
-        if (page !== undefined) this.listeners.emit('scores', { ...u, version: page } satisfies ScoreUpdate);
-      }),
-    );
-  }
-
-  get status(): EngineStatus {
-    return this.host.status;
-  }
-
-  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-    try {
-      if (this.closed) throw new Error('this page was disconnected from the engine');
-      const call = validateEngineCall(method, params);
-      if (!('version' in call.params)) return this.host.call(method, params);
-      const version = call.params.version as number;
-      const last = this.versions.at(-1)?.[0];
-      if (method === 'update') {
-        if (last !== undefined && version <= last) throw new CallError(`invalid parameters for update: version must be greater than the last one (${last})`);
-        const engine = this.nextVersion();
-        this.versions.push([version, engine]);
-        if (this.versions.length > SESSION_VERSIONS) this.versions.shift();
-        return this.host.call('update', { version: engine, text: call.params.text as string, fresh: last === undefined || call.params.fresh === true }) as Promise<ResultOf<M>>;
-      }
-      const engine = this.versions.find(([page]) => page === version)?.[1];
-      if (engine === undefined) throw new CallError(`version ${version} is not a recent version of this page's document`);
-      return this.host.call(method, { ...call.params, version: engine } as ParamsOf<M>);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  on<E extends keyof EngineEvents>(event: E, listener: (data: EngineEvents[E]) => void): () => void {
-    return this.listeners.on(event, listener);
-  }
-
-  /** Stops forwarding events; later calls fail. */
-  close(): void {
-    this.closed = true;
-    for (const off of this.offs.splice(0)) off();
-  }
 }

@@ -7,7 +7,7 @@ import { fixCandidates, vocabularyWords } from './fix-candidates.ts';
 import { loadTokenizer } from './model-folder.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 
-const isWord = vocabularyWords(loadTokenizer(EMBEDDED_MODEL_DIR));
+const isWord = vocabularyWords(await loadTokenizer(EMBEDDED_MODEL_DIR));
 
 test('confused words, capitalized like the original', () => {
   assert.ok(fixCandidates('by', 'to ', isWord).includes('buy'));

@@ -22,7 +22,7 @@ export interface FolderOptions {
 
 export async function loadGPT2(dir: string, opts: FolderOptions = {}): Promise<GPT2> {
   const folder = await openModelFolder(dir, opts.precision);
-  const tokenizer = loadTokenizer(dir);
+  const tokenizer = await loadTokenizer(dir);
   const session = await createSession(scoredModel(folder, GRAPH_TOP_K), { device: opts.device });
   const info = describeModel(folder.config, { id: opts.id ?? basename(dir), source: basename(dir), precision: folder.precision, device: session.device, fallbackReason: session.fallbackReason });
   const model = new GPT2(folder.config, tokenizer, session, info);

@@ -12,6 +12,7 @@ import { loadEngine } from './load-from-folder.ts';
 import { openModelFiles, pickOnnxFile, type ModelFileReader } from './model-files.ts';
 import { createSession } from './ort.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
+import { BAD_CONFIGS, configWith } from '../testing/bad-configs.ts';
 
 function folderFiles(dir: string): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
@@ -87,4 +88,18 @@ test('the ONNX file is picked in the same order of preference as on disk', () =>
   assert.deepEqual(pickOnnxFile(['onnx/model_quantized.onnx', 'onnx/model.onnx']), { path: 'onnx/model.onnx', precision: 'fp32' });
   assert.deepEqual(pickOnnxFile(['onnx/model_quantized.onnx', 'onnx/model_fp16.onnx']), { path: 'onnx/model_fp16.onnx', precision: 'fp16' });
   assert.deepEqual(pickOnnxFile(['onnx/model.onnx'], 'int8'), null);
+});
+
+test('the in-memory loader (the static build) refuses the same config values, malformed tokenizers and oversized files, naming the file', async () => {
+  const files = folderFiles(EMBEDDED_MODEL_DIR);
+  const encode = (s: string) => new TextEncoder().encode(s);
+  for (const [change, message] of BAD_CONFIGS) {
+    await assert.rejects(open(new Map([...files, ['config.json', encode(configWith(change))]])), (e: Error) => message.test(e.message) && e.message.includes('config.json'), JSON.stringify(change));
+  }
+  const tj = JSON.parse(new TextDecoder().decode(files.get('tokenizer.json'))) as { model: Record<string, unknown> };
+  const noVocabFiles = new Map([...files].filter(([p]) => p !== 'vocab.json' && p !== 'merges.txt'));
+  await assert.rejects(open(new Map([...noVocabFiles, ['tokenizer.json', encode(JSON.stringify({ ...tj, model: { ...tj.model, merges: {} } }))]])), /^Error: embedded\/tokenizer\.json: model\.merges is an object, not a list of merges$/);
+  await assert.rejects(open(new Map([...files, ['merges.txt', encode('#version: 0.2\nĠ t\nbad\n')]])), /^Error: embedded\/merges\.txt line 3: a merge is two tokens separated by one space, got "bad"$/);
+  // A reader that ignores the limit is still held to it.
+  await assert.rejects(open(new Map([...files, ['config.json', new Uint8Array(2 * 1024 * 1024).fill(0x20)]])), /^Error: embedded\/config\.json is 2\.0 MB; a config\.json is at most 1\.0 MB$/);
 });

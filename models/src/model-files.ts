@@ -7,14 +7,19 @@
  */
 import { planAttentionGraph, withAttentionOutputs } from './attention-graph.ts';
 import { GPT2, GRAPH_TOP_K } from './gpt2.ts';
-import { checkGraph, describeModel, ModelError, ONNX_FILES, parseConfig, type Precision } from './model-config.ts';
+import { humanSize } from '../../common/limits.ts';
+import { checkGraph, describeModel, ModelError, MODEL_FILE_MAX_BYTES, ONNX_FILES, parseConfig, type Precision } from './model-config.ts';
 import { bytesSource, readOnnxGraph, readOnnxInterfaceFrom } from './onnx-graph.ts';
 import { hasScoringHead, withScoringHead } from './scoring-head.ts';
 import type { Session } from './session.ts';
 import { Tokenizer } from './tokenizer.ts';
 
-/** A model folder's files by their path inside it ("config.json", "onnx/model.onnx"); undefined when absent. */
-export type ModelFileReader = (path: string) => Promise<Uint8Array | undefined>;
+/**
+ * A model folder's files by their path inside it ("config.json", "onnx/model.onnx"); undefined
+ * when absent. `maxBytes`, for the small files, is the most the file may hold: a reader refuses a
+ * larger one before reading it (a ModelError naming it), and the loader checks what it got too.
+ */
+export type ModelFileReader = (path: string, maxBytes?: number) => Promise<Uint8Array | undefined>;
 
 export type SessionFactory = (model: Uint8Array, opts: { externalData: { path: string; data: Uint8Array }[] }) => Promise<Session>;
 
@@ -40,7 +45,13 @@ export function pickOnnxFile(paths: Iterable<string>, precision?: Precision): { 
 
 export async function openModelFiles(read: ModelFileReader, onnxPaths: Iterable<string>, opts: ModelFilesOptions): Promise<GPT2> {
   const where = (path: string) => `${opts.source}/${path}`;
-  const configBytes = await read('config.json');
+  const readSmall = async (path: string) => {
+    const max = MODEL_FILE_MAX_BYTES[path] ?? 1024 * 1024;
+    const bytes = await read(path, max);
+    if (bytes && bytes.length > max) throw new ModelError(`${where(path)} is ${humanSize(bytes.length)}; a ${path} is at most ${humanSize(max)}`);
+    return bytes;
+  };
+  const configBytes = await readSmall('config.json');
   if (!configBytes) throw new ModelError(`missing model file ${where('config.json')}`);
   let raw: unknown;
   try {
@@ -51,12 +62,12 @@ export async function openModelFiles(read: ModelFileReader, onnxPaths: Iterable<
   const config = parseConfig(raw, where('config.json'));
   const tokenizerFiles = new Map<string, string>();
   for (const name of ['vocab.json', 'merges.txt', 'tokenizer.json']) {
-    const bytes = await read(name);
+    const bytes = await readSmall(name);
     if (bytes) tokenizerFiles.set(name, text.decode(bytes));
   }
   let tokenizer: Tokenizer;
   try {
-    tokenizer = Tokenizer.fromFiles((name) => tokenizerFiles.get(name), opts.source);
+    tokenizer = Tokenizer.fromFiles((name) => tokenizerFiles.get(name), opts.source, where);
   } catch (e) {
     throw new ModelError((e as Error).message);
   }
@@ -70,7 +81,7 @@ export async function openModelFiles(read: ModelFileReader, onnxPaths: Iterable<
   } catch (e) {
     throw new ModelError(`corrupt model file ${where(found.path)}: ${(e as Error).message}`);
   }
-  const problems = checkGraph(graph, config.n_layer, where(found.path));
+  const problems = checkGraph(graph, config, where(found.path), where('config.json'));
   if (problems.length) throw new ModelError(problems.join('; '));
   const readExternalData = async () => {
     const externalData: { path: string; data: Uint8Array }[] = [];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { hasScoringHead, writeScoredModel } from './onnx-patch.ts';
 import { readOnnxInterface } from './onnx-file.ts';
 import { buildModelFolder } from '../synthetic/random-models.ts';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
+import { BAD_CONFIGS, configWith } from '../testing/bad-configs.ts';
 
 function copyModel(): string {
   const dir = mkdtempSync(join(tmpdir(), 'likely-model-'));
@@ -108,4 +110,40 @@ test('the engine reports the device it runs on and why not a GPU', async () => {
   assert.match(engine.info.fallbackReason ?? '', /CPU chosen/);
   assert.equal(engine.info.contextLength, 1024);
   await engine.dispose();
+});
+
+test('config values outside what the graph runs are refused at load, one line naming the field', { timeout: 120_000 }, async () => {
+  const dir = copyModel();
+  try {
+    for (const [change, message] of BAD_CONFIGS) {
+      writeFileSync(join(dir, 'config.json'), configWith(change));
+      await assert.rejects(loadEngine({ modelDir: dir, device: 'cpu' }), (e: Error) => message.test(e.message) && e.message.includes('config.json') && !e.message.includes('\n'), JSON.stringify(change));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('small model files over their size limit are refused before they are read, naming the file and the limit', async () => {
+  const dir = copyModel();
+  try {
+    writeFileSync(join(dir, 'config.json'), configWith({ padding: 'x'.repeat(1.5 * 1024 * 1024) }));
+    await assert.rejects(loadEngine({ modelDir: dir, device: 'cpu' }), (e: Error) => e.message === `${join(dir, "config.json")} is 1.5 MB; a config.json is at most 1.0 MB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a run that fails inside onnxruntime prints none of onnxruntime's own log lines (colour escapes, node names)", { timeout: 60_000 }, () => {
+  // A position past the table: the Gather error an n_positions of 1e308 used to reach.
+  const script = `
+    import { createSession } from './models/src/ort.ts';
+    const s = await createSession('models/embedded/onnx/model.onnx', { device: 'cpu' });
+    const feeds = { input_ids: { type: 'int64', data: BigInt64Array.of(1n), dims: [1, 1] }, attention_mask: { type: 'int64', data: BigInt64Array.of(1n), dims: [1, 1] }, position_ids: { type: 'int64', data: BigInt64Array.of(5000n), dims: [1, 1] } };
+    for (let l = 0; l < 6; l++) for (const k of ['key', 'value']) feeds['past_key_values.' + l + '.' + k] = { type: 'float32', data: new Float32Array(0), dims: [1, 8, 0, 22] };
+    await s.run(feeds, ['logits']).then(() => console.log('ran'), (e) => console.log('rejected: ' + e.message.split('\\n')[0]));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(EMBEDDED_MODEL_DIR, '..', '..'), encoding: 'utf8' });
+  assert.match(r.stdout, /^rejected: .*Gather/, r.stderr);
+  assert.equal(r.stderr, '', 'nothing on stderr');
+  assert.ok(!(r.stdout + r.stderr).includes('\x1b'), 'no colour escapes');
 });

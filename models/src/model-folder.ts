@@ -7,15 +7,18 @@
  * check). Every problem is reported with the file it concerns.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { humanSize } from '../../common/limits.ts';
+import { readRegularFile, UnreadableFileError } from '../../node/files.ts';
 import { readOnnxInterface } from './onnx-file.ts';
 import type { OnnxInterface } from './onnx-graph.ts';
 import type { LayoutPart } from './attention-graph.ts';
 import { hasScoringHead, writePatchedModel, writeScoredModel } from './onnx-patch.ts';
 
-import { checkGraph, ModelError, ONNX_FILES, parseConfig, type GPT2Config, type Precision } from './model-config.ts';
+import { checkGraph, ModelError, MODEL_FILE_MAX_BYTES, ONNX_FILES, parseConfig, type GPT2Config, type Precision } from './model-config.ts';
 import { Tokenizer } from './tokenizer.ts';
 
 export { checkGraph, ModelError, ONNX_FILES, parseConfig, printableName, type GPT2Config, type Precision } from './model-config.ts';
@@ -28,23 +31,86 @@ export interface ModelFolder {
   graph: OnnxInterface;
 }
 
-function readJson(path: string): unknown {
-  if (!existsSync(path)) throw new ModelError(`missing model file ${path}`);
+/** One line for a model file that could not be read, naming it. */
+export function modelFileProblem(e: unknown, path: string, maxBytes?: number): string {
+  if (e instanceof UnreadableFileError) {
+    if (e.reason === 'not-regular') return `${path} is ${e.kind}, not a regular file`;
+    const limit = maxBytes === undefined ? '' : `; a ${basename(path)} is at most ${humanSize(maxBytes)}`;
+    return e.size !== undefined ? `${path} is ${humanSize(e.size)}${limit}` : `${path} keeps growing while it is read${limit}`;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ENOENT') return `missing model file ${path}`;
+  if (err?.code === 'EACCES' || err?.code === 'EPERM') return `cannot read ${path}: permission denied`;
+  if (err?.code === 'ELOOP') return `cannot read ${path}: a loop of symbolic links`;
+  return `cannot read ${path}: ${err?.code ?? err?.message ?? String(e)}`;
+}
+
+/**
+ * A small file of a model folder (config.json, the tokenizer's files), read the way documents are
+ * (node/files.ts): only a regular file (a FIFO or a device, or a link to one, is refused before it
+ * blocks or streams forever), at most its MODEL_FILE_MAX_BYTES, asynchronously. undefined when
+ * the folder has no such file; a ModelError naming the file otherwise.
+ */
+export async function readModelFile(path: string, maxBytes = MODEL_FILE_MAX_BYTES[basename(path)] ?? 1024 * 1024): Promise<Buffer | undefined> {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return (await readRegularFile(path, maxBytes)).bytes;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ModelError(modelFileProblem(e, path, maxBytes));
+  }
+}
+
+/**
+ * Checks a model file that onnxruntime or the graph reader open by path (the ONNX file, its
+ * external data) without opening it: its size, or undefined when it is missing. A folder, FIFO,
+ * device or socket (or a link to one) is a ModelError naming it.
+ */
+export async function checkModelDataFile(path: string): Promise<number | undefined> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ModelError(modelFileProblem(e, path));
+  }
+  if (!st.isFile()) throw new ModelError(modelFileProblem(new UnreadableFileError(path, 'not-regular', st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device'), path));
+  return st.size;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const bytes = await readModelFile(path);
+  if (!bytes) throw new ModelError(`missing model file ${path}`);
+  try {
+    return JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     throw new ModelError(`corrupt model file ${path}: ${(e as Error).message}`);
   }
 }
 
-export function readConfig(dir: string): GPT2Config {
+export async function readConfig(dir: string): Promise<GPT2Config> {
   const path = join(dir, 'config.json');
-  return parseConfig(readJson(path), path);
+  return parseConfig(await readJson(path), path);
 }
 
-/** The folder's tokenizer: vocab.json + merges.txt, or tokenizer.json. */
-export function loadTokenizer(dir: string): Tokenizer {
-  return Tokenizer.fromFiles((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : undefined), dir);
+const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
+
+/** The folder's tokenizer: vocab.json + merges.txt, or tokenizer.json (each read with readModelFile). */
+export async function loadTokenizer(dir: string): Promise<Tokenizer> {
+  const files = new Map<string, string>();
+  const vocab = await readModelFile(join(dir, 'vocab.json'));
+  const merges = vocab && (await readModelFile(join(dir, 'merges.txt')));
+  if (vocab && merges) {
+    files.set('vocab.json', vocab.toString('utf8'));
+    files.set('merges.txt', merges.toString('utf8'));
+  } else {
+    const tokenizer = await readModelFile(join(dir, 'tokenizer.json'));
+    if (tokenizer) files.set('tokenizer.json', tokenizer.toString('utf8'));
+  }
+  try {
+    return Tokenizer.fromFiles((name) => files.get(name), dir, (name) => join(dir, name));
+  } catch (e) {
+    throw new ModelError((e as Error).message);
+  }
 }
 
 /** The ONNX file of the wanted precision (or the first available) in `dir`/onnx, or null. */
@@ -57,11 +123,13 @@ export function findOnnxFile(dir: string, precision?: Precision): { path: string
   return null;
 }
 
-/** Finds and checks the ONNX file of the wanted precision (or the first available). */
+/** Finds and checks the ONNX file of the wanted precision (or the first available); every file it needs is checked before anything reads it. */
 export async function openModelFolder(dir: string, precision?: Precision): Promise<ModelFolder> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelError(`model folder ${dir} does not exist`);
-  const config = readConfig(dir);
-  if (!existsSync(join(dir, 'tokenizer.json')) && !(existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt')))) {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new ModelError(`model folder ${dir} does not exist`);
+  const config = await readConfig(dir);
+  const present = await Promise.all(TOKENIZER_FILES.map((name) => checkModelDataFile(join(dir, name))));
+  if (present[2] === undefined && (present[0] === undefined || present[1] === undefined)) {
     throw new ModelError(`missing model file ${join(dir, 'tokenizer.json')} (or vocab.json + merges.txt)`);
   }
   const found = findOnnxFile(dir, precision);
@@ -69,16 +137,19 @@ export async function openModelFolder(dir: string, precision?: Precision): Promi
     const first = Object.entries(ONNX_FILES).find(([, p]) => !precision || p === precision)?.[0] ?? 'model.onnx';
     throw new ModelError(`missing model file ${join(dir, 'onnx', first)}`);
   }
+  if ((await checkModelDataFile(found.path)) === undefined) throw new ModelError(`missing model file ${found.path}`);
   let graph: OnnxInterface;
   try {
     graph = await readOnnxInterface(found.path);
   } catch (e) {
+    if (e instanceof UnreadableFileError || (e as NodeJS.ErrnoException).code) throw new ModelError(modelFileProblem(e, found.path));
     throw new ModelError(`corrupt model file ${found.path}: ${(e as Error).message}`);
   }
-  const problems = checkGraph(graph, config.n_layer, found.path);
+  const problems = checkGraph(graph, config, found.path, join(dir, 'config.json'));
   if (problems.length) throw new ModelError(problems.join('; '));
   for (const data of graph.externalData) {
-    if (!existsSync(join(dirname(found.path), data))) throw new ModelError(`missing model file ${join(dirname(found.path), data)} (the weights of ${basename(found.path)})`);
+    const path = join(dirname(found.path), data);
+    if ((await checkModelDataFile(path)) === undefined) throw new ModelError(`missing model file ${path} (the weights of ${basename(found.path)})`);
   }
   return { dir, config, onnxPath: found.path, precision: found.precision, graph };
 }

@@ -1,12 +1,16 @@
 /** Reads the interface or the structure of an ONNX file on disk (onnx-graph.ts), a few small reads at a time. */
-import { open } from 'node:fs/promises';
+import { openRegularFile } from '../../node/files.ts';
 import { readOnnxGraph, readOnnxInterfaceFrom, type ByteSource, type OnnxGraph, type OnnxInterface } from './onnx-graph.ts';
 
+/**
+ * Runs `read` on the file at `path` opened as a regular file: throws UnreadableFileError
+ * (node/files.ts) when it is not one (a FIFO would block the open, a link to /dev/zero read zeros
+ * forever).
+ */
 async function withFile<T>(path: string, read: (source: ByteSource) => Promise<T>): Promise<T> {
-  const fh = await open(path, 'r');
+  const { handle: fh, stats } = await openRegularFile(path);
   try {
-    const { size } = await fh.stat();
-    return await read({ size, read: async (into, pos) => (await fh.read(into, 0, into.length, pos)).bytesRead });
+    return await read({ size: stats.size, read: async (into, pos) => (await fh.read(into, 0, into.length, pos)).bytesRead });
   } finally {
     await fh.close();
   }

@@ -10,7 +10,7 @@
  *   ModelProto      7 graph (GraphProto), 8 opset_import (OperatorSetIdProto: 1 domain, 2 version)
  *   GraphProto      5 initializer (TensorProto), 11 input, 12 output (ValueInfoProto)
  *   ValueInfoProto  1 name, 2 type (TypeProto: 1 tensor_type → 1 elem_type, 2 shape → 1 dim: 1 dim_value | 2 dim_param)
- *   TensorProto     13 external_data (StringStringEntryProto: 1 key, 2 value), 14 data_location (1 = EXTERNAL)
+ *   TensorProto     1 dims, 8 name, 13 external_data (StringStringEntryProto: 1 key, 2 value), 14 data_location (1 = EXTERNAL)
  * and for the graph's structure (`readOnnxGraph`, what the attention graph is found in):
  *   GraphProto      1 node (NodeProto)
  *   NodeProto       1 input, 2 output, 3 name, 4 op_type, 5 attribute (AttributeProto), 7 domain
@@ -35,6 +35,11 @@ export interface OnnxInterface {
   opsets: Record<string, number>;
   /** Files named by initializers stored as external data (e.g. "model.onnx_data"), relative to the .onnx file. */
   externalData: string[];
+  /**
+   * Rows of the position-embedding table (GPT-2's `wpe`, an initializer named `wpe` or `….wpe.weight`):
+   * the most positions the graph can run. null when the graph names no such table.
+   */
+  positions: number | null;
   /** ModelProto field 7 (the graph) in the file: where its tag starts, and its payload [start, end). */
   graph: { tagStart: number; start: number; end: number };
   /** File size in bytes. */
@@ -217,11 +222,31 @@ function parseValueInfo(buf: Uint8Array): ValueInfo {
   return { name, elemType, dims };
 }
 
-async function readInitializer(r: FileReader, start: number, end: number): Promise<{ name: string; location: string | null }> {
+/** GPT-2's position-embedding table, by the names exporters give it (HF's transformer.wpe.weight, ours wpe). */
+const POSITION_TABLE = /(^|\.)wpe(\.weight)?$/;
+
+async function readInitializer(r: FileReader, start: number, end: number): Promise<{ name: string; location: string | null; dims: number[] }> {
   let external = false;
   let location: string | null = null;
   let name = '';
+  const dims: number[] = [];
   for await (const f of r.fields(start, end)) {
+    if (f.number === 1 && f.wire === VARINT) dims.push(f.value);
+    if (f.number === 1 && f.wire === BYTES) {
+      // Packed dims: varints one after another.
+      const packed = await r.bytes(f.start, f.end);
+      for (let pos = 0; pos < packed.length; ) {
+        let value = 0;
+        let scale = 1;
+        for (;;) {
+          const b = packed[pos++]!;
+          value += (b & 0x7f) * scale;
+          scale *= 128;
+          if (b < 0x80 || pos >= packed.length) break;
+        }
+        dims.push(value);
+      }
+    }
     if (f.number === 8 && f.wire === BYTES) name = text(await r.bytes(f.start, f.end));
     if (f.number === 14 && f.wire === VARINT && f.value === 1) external = true;
     if (f.number === 13 && f.wire === BYTES) {
@@ -234,7 +259,7 @@ async function readInitializer(r: FileReader, start: number, end: number): Promi
       if (key === 'location') location = value;
     }
   }
-  return { name, location: external ? location : null };
+  return { name, location: external ? location : null, dims };
 }
 
 /** Reads the interface of an ONNX model; throws OnnxFormatError when it is not a readable ONNX model. */
@@ -242,7 +267,7 @@ export async function readOnnxInterfaceFrom(source: ByteSource): Promise<OnnxInt
   const size = source.size;
   if (size === 0) throw new OnnxFormatError('the file is empty');
   const r = new FileReader(source, size);
-  const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [], graph: { tagStart: 0, start: 0, end: 0 }, size };
+  const out: OnnxInterface = { inputs: [], outputs: [], opsets: {}, externalData: [], positions: null, graph: { tagStart: 0, start: 0, end: 0 }, size };
   let sawGraph = false;
   const initializers = new Set<string>();
   for await (const f of r.fields(0, size)) {
@@ -266,6 +291,7 @@ export async function readOnnxInterfaceFrom(source: ByteSource): Promise<OnnxInt
         const init = await readInitializer(r, g.start, g.end);
         initializers.add(init.name);
         if (init.location !== null && !out.externalData.includes(init.location)) out.externalData.push(init.location);
+        if (out.positions === null && init.dims.length === 2 && POSITION_TABLE.test(init.name)) out.positions = init.dims[0]!;
       }
     }
   }

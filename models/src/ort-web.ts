@@ -53,11 +53,13 @@ export async function createSession(model: Uint8Array, opts: WebSessionOptions =
   // into the worker: with threads the loader starts its helper workers from its own URL, which
   // bundled would be the engine worker's script.
   ort.env.wasm.wasmPaths = { mjs: ortLoaderUrl, wasm: ortWasmUrl };
-  ort.env.logLevel = 'error';
+  ort.env.logLevel = 'fatal';
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    logSeverityLevel: 3,
+    // Fatal only: onnxruntime's own log lines (colour escapes, node names) never reach the user; a
+    // failed run still rejects with its message, which the engine reports in its own words.
+    logSeverityLevel: 4,
     ...(opts.externalData?.length ? { externalData: opts.externalData } : {}),
   };
   let fallbackReason: string | undefined = device === 'cpu' ? 'CPU chosen in settings' : undefined;

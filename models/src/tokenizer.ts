@@ -53,26 +53,58 @@ export class Tokenizer {
 
   /**
    * From a model folder's files: `vocab.json` + `merges.txt`, or `tokenizer.json`. `read` returns a
-   * file's text, or undefined when the folder has no such file; `where` names the folder in errors.
+   * file's text, or undefined when the folder has no such file; `where` names the folder in errors
+   * and `pathOf` a file of it. Every problem is one line naming the file and what is wrong with
+   * it (not JSON, not a BPE tokenizer, a merge that is not two tokens, a token the vocabulary
+   * lacks, too few tokens for GPT-2).
    */
-  static fromFiles(read: (name: string) => string | undefined, where: string): Tokenizer {
+  static fromFiles(read: (name: string) => string | undefined, where: string, pathOf: (name: string) => string = (name) => `${where}/${name}`): Tokenizer {
     let vocab: Record<string, number>;
     let merges: string[];
+    let file: string;
+    const json = (name: string, text: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${pathOf(name)} is not valid JSON (${(e as Error).message.split('\n')[0]})`, { cause: e });
+      }
+    };
     const vocabJson = read('vocab.json');
     const mergesTxt = vocabJson === undefined ? undefined : read('merges.txt');
     if (vocabJson !== undefined && mergesTxt !== undefined) {
-      vocab = JSON.parse(vocabJson) as Record<string, number>;
-      merges = mergesTxt.split('\n').filter((l) => l && !l.startsWith('#version'));
+      file = pathOf('vocab.json');
+      vocab = checkVocab(json('vocab.json', vocabJson), file);
+      file = pathOf('merges.txt');
+      merges = [];
+      mergesTxt.split('\n').forEach((line, i) => {
+        const l = line.replace(/\r$/, '');
+        if (!l || (i === 0 && l.startsWith('#version'))) return;
+        if (!/^[^ ]+ [^ ]+$/.test(l)) throw new Error(`${file} line ${i + 1}: a merge is two tokens separated by one space, got ${JSON.stringify(l.slice(0, 40))}`);
+        merges.push(l);
+      });
     } else {
       const tokenizerJson = read('tokenizer.json');
       if (tokenizerJson === undefined) throw new Error(`missing model file tokenizer.json (or vocab.json + merges.txt) in ${where}`);
-      const tj = JSON.parse(tokenizerJson) as { model: { vocab: Record<string, number>; merges: (string | [string, string])[] } };
-      vocab = tj.model.vocab;
-      merges = tj.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
+      file = pathOf('tokenizer.json');
+      const tj = json('tokenizer.json', tokenizerJson) as { model?: { type?: unknown; vocab?: unknown; merges?: unknown } } | null;
+      const model = tj && typeof tj === 'object' ? tj.model : undefined;
+      if (!model || typeof model !== 'object') throw new Error(`${file} has no "model" object; it is not a tokenizer.json of the Hugging Face tokenizers library`);
+      if (model.type !== undefined && model.type !== 'BPE') throw new Error(`${file}: model.type is ${JSON.stringify(model.type)}; GPT-2's tokenizer is "BPE"`);
+      vocab = checkVocab(model.vocab, `${file}: model.vocab`);
+      if (!Array.isArray(model.merges)) throw new Error(`${file}: model.merges is ${describe(model.merges)}, not a list of merges`);
+      merges = model.merges.map((m: unknown, i: number) => {
+        if (typeof m === 'string' && /^[^ ]+ [^ ]+$/.test(m)) return m;
+        if (Array.isArray(m) && m.length === 2 && m.every((t) => typeof t === 'string' && t && !t.includes(' '))) return m.join(' ');
+        throw new Error(`${file}: model.merges[${i}] is ${describe(m)}, not two tokens ("a b" or ["a", "b"])`);
+      });
     }
-    if (Object.keys(vocab).length < 50257 || merges.length < 50000) {
-      throw new Error(`tokenizer in ${where} is not GPT-2's (${Object.keys(vocab).length} tokens, ${merges.length} merges)`);
-    }
+    const size = Object.keys(vocab).length;
+    if (size < 50257 || merges.length < 50000) throw new Error(`tokenizer in ${where} is not GPT-2's (${size} tokens, ${merges.length} merges)`);
+    // Every byte and every merge's result must be a token, or encoding would produce no id.
+    const missingByte = BYTE_TO_CHAR.find((c) => !Object.hasOwn(vocab, c));
+    if (missingByte !== undefined) throw new Error(`${file}: the vocabulary lacks the byte token ${JSON.stringify(missingByte)}; it is not GPT-2's byte-level BPE`);
+    const badMerge = merges.find((m) => !Object.hasOwn(vocab, m.replace(' ', '')));
+    if (badMerge !== undefined) throw new Error(`${file}: the merge ${JSON.stringify(badMerge)} makes a token the vocabulary lacks`);
     return new Tokenizer(vocab, merges);
   }
 
@@ -162,6 +194,22 @@ export class Tokenizer {
     for (let i = 0; i < ids.length; i++) parts.push(this.tokenBytes(ids[i]!));
     return new TextDecoder().decode(concatBytes(parts));
   }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.slice(0, 40))}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** A vocabulary: an object of token → id, ids non-negative integers. */
+function checkVocab(v: unknown, what: string): Record<string, number> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what} is ${describe(v)}, not an object of token → id`);
+  for (const [token, id] of Object.entries(v)) {
+    if (!Number.isSafeInteger(id) || (id as number) < 0) throw new Error(`${what}: the id of ${JSON.stringify(token.slice(0, 40))} is ${describe(id)}, not a non-negative integer`);
+  }
+  return v as Record<string, number>;
 }
 
 /** UTF-8 decode where invalid or incomplete sequences become \xNN escapes instead of U+FFFD. */

@@ -12,6 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EMBEDDED_MODEL_DIR, RANDOM_MODELS_DIR } from '../src/paths.ts';
+import { CliError, isEntry, scriptOptions } from '../cli/args.ts';
 import { GPT2_SIZES, randomWeights, weightDims, weightsOf, writeGpt2Onnx, type Gpt2Interface, type Gpt2Shape, type Gpt2Weights } from './gpt2-onnx.ts';
 
 export type Size = keyof typeof GPT2_SIZES;
@@ -105,16 +106,16 @@ export function embeddedWeights() {
   return (cachedWeights ??= weightsOf(join(EMBEDDED_MODEL_DIR, 'onnx', 'model.onnx')));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--dtype');
-  const dtype = (at >= 0 ? args.splice(at, 2)[1] : 'fp32') as 'fp32' | 'fp16' | 'int8';
-  const usage = 'usage: npm run models:random -- small|medium|large|xl [...] [--dtype fp32|fp16|int8]';
-  if (!args.length || !['fp32', 'fp16', 'int8'].includes(dtype) || args.some((a) => !(a in GPT2_SIZES))) {
-    console.error(usage);
-    process.exit(2);
-  }
-  for (const size of args as Size[]) {
+if (isEntry(import.meta.url)) {
+  const { sizes, dtype } = scriptOptions('models:random', { values: ['dtype'] }, (args) => {
+    const usage = 'usage: npm run models:random -- small|medium|large|xl [...] [--dtype fp32|fp16|int8]';
+    const dtype = (args.values.dtype ?? 'fp32') as 'fp32' | 'fp16' | 'int8';
+    if (!['fp32', 'fp16', 'int8'].includes(dtype)) throw new CliError(`--dtype must be fp32, fp16 or int8, got "${dtype}"; ${usage}`);
+    const unknown = args.positional.find((a) => !(a in GPT2_SIZES));
+    if (!args.positional.length || unknown !== undefined) throw new CliError(unknown !== undefined ? `unknown size "${unknown}"; ${usage}` : usage);
+    return { sizes: args.positional as Size[], dtype };
+  });
+  for (const size of sizes) {
     const dir = randomModelDir(size, dtype);
     if (existsSync(join(dir, 'onnx', ONNX_NAME[dtype]))) console.log(`exists: ${dir}`);
     else ensureRandomModel(size, dtype);

@@ -9,8 +9,9 @@
  *     them (path, size, git blob oid; lfs { oid: sha256, size } for LFS files), for the browser's
  *     downloader (web/worker/hub-download.ts), which cannot read headers of a redirect.
  *   Every response allows any origin (CORS), as huggingface.co and its CDN do, so a page can fetch.
- * Hooks make it misbehave the ways a real network does: cut a transfer after N bytes, serve corrupt
- * bytes under the right checksum, answer 404, or change a file.
+ * Hooks make it misbehave the ways a real network does: cut a transfer after N bytes, stall one
+ * (stop sending, or never answer at all), serve corrupt bytes under the right checksum, answer 404,
+ * change a file, or list fewer files (or none) in its tree API.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -43,6 +44,19 @@ export class LocalHub {
   corrupt = new Set<string>();
   /** Every CDN response is sent in chunks of this size with a pause between them (ms). */
   chunkDelayMs = 0;
+  /** Stop sending the file after this many body bytes on its next GET (once), keeping the connection open: a hub that stalls. */
+  stallAfter = new Map<string, number>();
+  /** Requests for these files ("config.json"), or for the tree API ("api/tree"), get no answer at all (no headers), until removed. */
+  silent = new Set<string>();
+  /** CDN responses without Content-Length (chunked), as a proxy may send them. */
+  chunked = false;
+  /** Body bytes the CDN has written, by file path (what a client made it send before it stopped reading). */
+  readonly sent = new Map<string, number>();
+  /** A mirror that sends no checksums (no ETag, no X-Linked-Etag) or no sizes (no Content-Length, no X-Linked-Size) on the hub's answers. */
+  noChecksums = false;
+  noSizes = false;
+  /** The tree API lists only these entries of each folder (null: all); [] is a hub whose file list is empty. */
+  treeFilter: ((entry: { path: string; size?: number; oid?: string; lfs?: { oid: string; size: number } }) => object | null) | null = null;
   private hub!: Server;
   private cdn!: Server;
   endpoint = '';
@@ -110,7 +124,7 @@ export class LocalHub {
         status = 206;
         headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
       }
-      headers['content-length'] = body.length - start;
+      if (!this.chunked) headers['content-length'] = body.length - start;
       res.writeHead(status, headers);
       if (req.method === 'HEAD') {
         res.end();
@@ -118,12 +132,15 @@ export class LocalHub {
       }
       const cut = this.cutAfter.get(path);
       if (cut !== undefined) this.cutAfter.delete(path);
-      this.send(res, body.subarray(start), cut);
+      const stall = this.stallAfter.get(path);
+      if (stall !== undefined) this.stallAfter.delete(path);
+      this.send(res, body.subarray(start), cut, stall, (n) => this.sent.set(path, (this.sent.get(path) ?? 0) + n));
     });
     this.hub = createServer((req, res) => {
       this.log.push({ server: 'hub', method: req.method ?? '', url: req.url ?? '', headers: req.headers });
       allowCors(res);
       const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(req.url ?? '');
+      if (tree && this.silent.has('api/tree')) return;
       if (tree) {
         const files = this.repos.get(tree[1]!);
         const dir = tree[3] ? decodeURIComponent(tree[3]).replace(/\/$/, '') : '';
@@ -131,31 +148,43 @@ export class LocalHub {
           res.writeHead(404, { 'x-error-code': 'RepoNotFound' }).end();
           return;
         }
-        const listing = [...files].filter(([path]) => path.split('/').slice(0, -1).join('/') === dir).map(([path, e]) => ({ type: 'file', path, size: e.data.length, oid: e.gitSha1, ...(isLfs(path) ? { lfs: { oid: e.sha256, size: e.data.length } } : {}) }));
+        const listing = [...files]
+          .filter(([path]) => path.split('/').slice(0, -1).join('/') === dir)
+          .map(([path, e]) => ({ type: 'file', path, size: e.data.length, oid: e.gitSha1, ...(isLfs(path) ? { lfs: { oid: e.sha256, size: e.data.length } } : {}) }))
+          .map((entry) => (this.treeFilter ? this.treeFilter(entry) : entry))
+          .filter(Boolean);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(listing));
         return;
       }
       const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(req.url ?? '');
       const files = m ? this.repos.get(m[1]!) : undefined;
       const path = m ? decodeURIComponent(m[3]!) : '';
+      if (this.silent.has(path)) return; // the socket stays open with no answer
       const e = files?.get(path);
       if (!e) {
         res.writeHead(404, { 'x-error-code': files ? 'EntryNotFound' : 'RepoNotFound' }).end('Entry not found');
         return;
       }
       const common = { 'x-repo-commit': COMMIT };
+      const facts = (h: Record<string, string | number>) => {
+        for (const k of Object.keys(h)) if ((this.noChecksums && /etag/.test(k)) || (this.noSizes && /size|length/.test(k))) delete h[k];
+        return h;
+      };
       if (isLfs(path)) {
-        res.writeHead(302, {
-          ...common,
-          location: `${this.cdnBase}/${e.sha256}?name=${encodeURIComponent(path)}`,
-          'x-linked-etag': `"${e.sha256}"`,
-          'x-linked-size': e.data.length,
-          etag: `"${e.sha256}"`,
-        });
+        res.writeHead(
+          302,
+          facts({
+            ...common,
+            location: `${this.cdnBase}/${e.sha256}?name=${encodeURIComponent(path)}`,
+            'x-linked-etag': `"${e.sha256}"`,
+            'x-linked-size': e.data.length,
+            etag: `"${e.sha256}"`,
+          }),
+        );
         res.end();
         return;
       }
-      res.writeHead(200, { ...common, etag: `"${e.gitSha1}"`, 'content-length': e.data.length });
+      res.writeHead(200, facts({ ...common, etag: `"${e.gitSha1}"`, 'content-length': e.data.length }));
       if (req.method === 'HEAD') res.end();
       else res.end(this.corrupt.has(path) ? Buffer.concat([e.data.subarray(0, -1), Buffer.from([e.data.at(-1)! ^ 1])]) : e.data);
     });
@@ -165,11 +194,12 @@ export class LocalHub {
     return this;
   }
 
-  private send(res: import('node:http').ServerResponse, body: Buffer, cutAfter?: number): void {
+  private send(res: import('node:http').ServerResponse, body: Buffer, cutAfter?: number, stallAfter?: number, onSent?: (n: number) => void): void {
     const chunk = 256 * 1024;
     let pos = 0;
-    const limit = cutAfter ?? body.length;
+    const limit = Math.min(cutAfter ?? body.length, stallAfter ?? body.length);
     const next = () => {
+      if (pos >= limit && stallAfter !== undefined) return; // silent from here on, the connection left open
       if (pos >= limit) {
         if (cutAfter !== undefined) {
           // Let the bytes reach the client, then drop the connection mid-body.
@@ -180,7 +210,9 @@ export class LocalHub {
         } else res.end();
         return;
       }
+      if (res.destroyed) return; // the client went away
       const end = Math.min(limit, pos + chunk);
+      onSent?.(end - pos);
       const ok = res.write(body.subarray(pos, end));
       pos = end;
       const go = () => (this.chunkDelayMs ? setTimeout(next, this.chunkDelayMs) : setImmediate(next));

@@ -9,6 +9,8 @@
 import { registryListFacts, type AppModelsEvents, type AppModelsMethods, type DeviceChoice, type DownloadStatus, type ModelListEntry, type ModelSelection, type ModelsMethodName, type ModelsState, type RegistryModel } from '../../common/models-api.ts';
 import type { PickedFolder as Folder } from '../../common/worker-messages.ts';
 import registry from '../../models/registry.json';
+import { humanSize } from '../../common/limits.ts';
+import { ModelError } from '../../models/src/model-config.ts';
 import { pickOnnxFile } from '../../models/src/model-files.ts';
 import { fetchEmbeddedModel } from './embedded-model.ts';
 import type { ModelChoice, WorkerEngineHost } from './engine-host.ts';
@@ -46,10 +48,14 @@ export class BrowserModels {
     private readonly emit: Emit,
   ) {}
 
-  /** Loads the embedded model (the first model every page runs). */
+  /**
+   * Loads the embedded model (the first model every page runs). The load starts before anything
+   * else, so a call that comes before it is done waits for it instead of finding no model.
+   */
   async start(): Promise<void> {
+    const loaded = this.host.switchTo(this.choice('embedded')).catch(() => {});
     await this.refresh().catch(() => {});
-    await this.host.switchTo(this.choice('embedded')).catch(() => {});
+    await loaded;
   }
 
   picked(folder: PickedFolder): void {
@@ -66,8 +72,10 @@ export class BrowserModels {
         id,
         source: imported.folder.name,
         files: async () => ({
-          read: async (path) => {
+          read: async (path, maxBytes) => {
             const file = byPath.get(path);
+            // A small file larger than it may be (a huge config.json) is refused before it is read into memory.
+            if (file && maxBytes !== undefined && file.size > maxBytes) throw new ModelError(`${imported.folder.name}/${path} is ${humanSize(file.size)}; a ${path} is at most ${humanSize(maxBytes)}`);
             return file ? new Uint8Array(await file.arrayBuffer()) : undefined;
           },
           onnxPaths: [...byPath.keys()].filter(isOnnxPath),
@@ -117,6 +125,7 @@ export class BrowserModels {
       selected: this.selected,
       device: this.host.device,
       modelsDir: "this browser's storage for this site",
+      hubEndpoint: this.hub,
       downloads: [...this.downloads.values()].map(({ abort: _abort, ...d }) => d),
       nativeFolderPicker: true,
       ...(this.switching ? { switching: this.switching } : {}),
