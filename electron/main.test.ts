@@ -254,6 +254,42 @@ test('closing unsaved work asks; Cancel keeps the window, Don\'t Save closes it 
   await until(() => !readdirSync(recoveryDir).some((n) => n.endsWith('.json')), 'recovery copy removed', 2_000);
 });
 
+test('Open…, a dropped file and New never replace unsaved work: each opens its own window, the draft stays in its window and the recovery store', async () => {
+  await invoke(CHANNELS.shellCommand, trusted(FakeBrowserWindow.getAllWindows()[0]!.webContents), { kind: 'new' });
+  const win = await until(() => FakeBrowserWindow.getAllWindows().find((w) => w.title === 'Untitled — Likely' && !w.destroyed), 'a new untitled window');
+  const pg = page(win);
+  await pg.ready();
+  pg.type('Unsaved words that must survive.');
+  const recoveryDir = join(userData, 'recovery');
+  const recovered = () => readdirSync(recoveryDir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(recoveryDir, n), 'utf8')).text as string);
+  await until(() => recovered().includes('Unsaved words that must survive.'), 'the draft in the recovery store', 5_000);
+  const count = () => FakeBrowserWindow.getAllWindows().filter((w) => !w.destroyed).length;
+
+  // A file dropped on the window (the preload hands main its path).
+  const dropped = join(dir, 'dropped.md');
+  writeFileSync(dropped, 'Dropped.\n');
+  let before = count();
+  await invoke(CHANNELS.shellOpenPath, trusted(pg.wc), dropped);
+  await until(() => count() === before + 1, 'a window for the dropped file');
+  // File ▸ Open….
+  const picked = join(dir, 'picked.txt');
+  writeFileSync(picked, 'Picked.\n');
+  before = count();
+  recorded.dialogAnswers.push([picked]);
+  await invoke(CHANNELS.shellCommand, trusted(pg.wc), { kind: 'open' });
+  await until(() => count() === before + 1, 'a window for the opened file');
+  // File ▸ New.
+  before = count();
+  await invoke(CHANNELS.shellCommand, trusted(pg.wc), { kind: 'new' });
+  await until(() => count() === before + 1, 'a new window');
+
+  assert.equal(win.destroyed, false, 'the unsaved window is still open');
+  assert.equal(win.title, '• Untitled — Likely', 'still unsaved, still its own');
+  assert.equal((await pg.ready()).text, 'Unsaved words that must survive.', 'its page (reloaded) gets its text back');
+  assert.ok(recovered().includes('Unsaved words that must survive.'), 'and the recovery store still holds it');
+  for (const w of FakeBrowserWindow.getAllWindows().filter((x) => !x.destroyed && /dropped|picked/.test(x.title))) w.close();
+});
+
 test('models over IPC: sender and arguments checked, a native folder picker imports, switching restarts every window\'s engine and is saved', async () => {
   const windows = FakeBrowserWindow.getAllWindows();
   const wc = windows[0]!.webContents;

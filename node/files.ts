@@ -18,7 +18,7 @@ import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, s
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { humanSize, MAX_DOCUMENT_BYTES } from '../common/limits.ts';
 import type { DocumentFormat } from '../common/shell.ts';
-import { applyLineEndings, scanLineEndings, type LineEnding, type MixedLineEndings } from './line-endings.ts';
+import { applyLineEndings, scanLineEndings, type LineEnding, type MixedLineEndings } from '../common/line-endings.ts';
 
 /**
  * Files up to this size carry a content hash in their stamp, so a change that keeps the size and

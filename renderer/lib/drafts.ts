@@ -13,7 +13,13 @@
  *   comes back exactly; localStorage itself mangles NUL.
  * DOM-free apart from the storage, lock and channel objects it is given (node tests fake them).
  */
+import type { LineEnding, MixedLineEndings } from '../../common/line-endings.ts';
 import type { DocumentFormat } from '../../common/shell.ts';
+
+export interface FileLineEndings {
+  ending: LineEnding;
+  mixed?: MixedLineEndings;
+}
 
 export interface Draft {
   id: string;
@@ -24,8 +30,8 @@ export interface Draft {
   fileName: string | null;
   /** The text as it was last opened or saved; null when it never reached a file. */
   savedText: string | null;
-  /** The line ending of the file it came from (the editor holds LF; Save writes this back). */
-  eol?: '\n' | '\r\n';
+  /** The line endings of the file it came from (the editor holds LF; Save writes these back, line by line where the file mixes them). */
+  lineEndings?: FileLineEndings;
   createdAt: number;
   updatedAt: number;
   /** The page load that wrote it last (see the module comment). */
@@ -186,12 +192,12 @@ export class DraftStore {
    * Stores the current draft's new text. Returns false when storage refused it (full, disabled).
    * If another page wrote this draft since this one did, the text goes to a new draft instead.
    */
-  update(text: string, patch: Partial<Pick<Draft, 'format' | 'fileName' | 'savedText' | 'eol'>> = {}): boolean {
+  update(text: string, patch: Partial<Pick<Draft, 'format' | 'fileName' | 'savedText' | 'lineEndings'>> = {}): boolean {
     const stored = this.read(this.current.id);
     const mine = this.written.get(this.current.id) ?? 0;
     if (stored && stored.writer !== this.writer && stored.updatedAt > mine) {
-      const { format, fileName, savedText, eol } = this.current;
-      const copy = this.blank({ format, fileName, savedText, ...(eol ? { eol } : {}) });
+      const { format, fileName, savedText, lineEndings } = this.current;
+      const copy = this.blank({ format, fileName, savedText, ...(lineEndings ? { lineEndings } : {}) });
       void this.adopt(copy);
       this.current = copy;
     }
@@ -212,7 +218,7 @@ export class DraftStore {
   }
 
   /** Starts a new draft in this tab (Open…, New, a drop); the previous one stays stored. */
-  async replace(init: Partial<Pick<Draft, 'text' | 'format' | 'fileName' | 'savedText' | 'eol'>> = {}): Promise<Draft> {
+  async replace(init: Partial<Pick<Draft, 'text' | 'format' | 'fileName' | 'savedText' | 'lineEndings'>> = {}): Promise<Draft> {
     return this.adopt(this.blank(init), true);
   }
 

@@ -120,11 +120,12 @@ export class LikelyEditor implements EditorHandle {
   // The view
 
   mount(el: HTMLElement): void {
+    const paste = pasteProps({ showNotice: (n) => this.showNotice(n), textLength: () => this.scores()?.text.text.length ?? 0 });
     this.view = new EditorView(el, {
       state: this.createState(this.initialDoc),
       dispatchTransaction: (tr) => this.dispatch(tr),
       attributes: { 'aria-label': 'Draft', 'aria-multiline': 'true', role: 'textbox', spellcheck: 'true' },
-      ...pasteProps({ showNotice: (n) => this.showNotice(n), textLength: () => this.scores()?.text.text.length ?? 0 }),
+      ...paste,
       handleClick: (_view, pos, event) => {
         // A click places the caret (and closes the popover); the popover opens only when asked:
         // Alt+click or Ctrl/⌘+click on a token, Alt+Enter at the caret, or the tooltip's Details.
@@ -136,6 +137,7 @@ export class LikelyEditor implements EditorHandle {
         return true;
       },
       handleDOMEvents: {
+        ...paste.handleDOMEvents,
         keydown: (_view, event) => {
           this.caretByKeyboard = /^(Arrow|Home|End|Page)/.test(event.key);
           return false;

@@ -7,7 +7,8 @@
  * asks only when the browser could not keep the draft.
  */
 import type { DocumentFormat } from '../../common/shell.ts';
-import { draftTitle, DraftStore, isUnsaved, type Draft, type DraftStoreEnv } from './drafts.ts';
+import { applyLineEndings, scanLineEndings } from '../../common/line-endings.ts';
+import { draftTitle, DraftStore, isUnsaved, type Draft, type DraftStoreEnv, type FileLineEndings } from './drafts.ts';
 import type { LikelyEditor } from './editor.svelte.ts';
 import { chooseFileToOpen, chooseFileToSave, download, formatOfName, readTextFile, safeFileName, type FileHandle } from './web-files.ts';
 
@@ -95,7 +96,7 @@ export class WebDocument {
     this.keep();
   }
 
-  private keep(patch: Partial<Pick<Draft, 'format' | 'fileName' | 'savedText' | 'eol'>> = {}): void {
+  private keep(patch: Partial<Pick<Draft, 'format' | 'fileName' | 'savedText' | 'lineEndings'>> = {}): void {
     const text = this.editor.getDocument();
     const ok = this.store.update(text, { format: this.editor.format, ...patch });
     this.storageProblem = ok ? null : 'This browser could not keep the draft (storage full or disabled): save it to a file.';
@@ -143,10 +144,10 @@ export class WebDocument {
     this.flush();
     const previous = this.store.current;
     const format = formatOfName(file.name);
-    // The editor holds LF line ends; Save writes the file's own back (CRLF where most of its lines end so).
-    const crlf = (read.text.match(/\r\n/g) ?? []).length;
-    const eol = crlf > 0 && crlf * 2 >= (read.text.match(/\n/g) ?? []).length ? '\r\n' : '\n';
-    this.load(await this.store.replace({ text: read.text, format, fileName: file.name, savedText: null, eol }));
+    // The editor holds LF line ends; Save writes the file's own back, each line's where it mixes them.
+    const scan = scanLineEndings(read.text);
+    const lineEndings = { ending: scan.lineEnding, ...(scan.mixed ? { mixed: scan.mixed } : {}) };
+    this.load(await this.store.replace({ text: scan.text, format, fileName: file.name, savedText: null, lineEndings }));
     // What the editor holds is what Save would write: the baseline for "unsaved".
     this.keep({ savedText: this.editor.getDocument(), fileName: file.name });
     this.handle = handle;
@@ -178,7 +179,7 @@ export class WebDocument {
       const format: DocumentFormat = formatOfName(name);
       if (format !== this.editor.format) this.convert(format);
       const text = this.editor.getDocument();
-      const bytes = this.store.current.eol === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+      const { bytes, lineEndings } = withLineEndings(text, this.store.current.lineEndings);
       if (handle === 'unsupported') download(name, bytes, format === 'text' ? 'text/plain' : 'text/markdown');
       else {
         const writable = await handle.createWritable();
@@ -187,7 +188,7 @@ export class WebDocument {
         this.handle = handle;
       }
       this.fileName = name;
-      this.keep({ savedText: text, fileName: name });
+      this.keep({ savedText: text, fileName: name, ...(lineEndings ? { lineEndings } : {}) });
       this.showTitle();
       this.editor.showNotice({ level: 'info', message: handle === 'unsupported' ? `Downloaded ${name}.` : `Saved ${name}.` });
     } catch (e) {
@@ -239,6 +240,14 @@ export class WebDocument {
   get current(): Draft {
     return this.store.current;
   }
+}
+
+/** The file's bytes for the editor's text: its own line endings, line by line where it mixes them; and the layout to keep for the next save. */
+function withLineEndings(text: string, le: FileLineEndings | undefined): { bytes: string; lineEndings?: FileLineEndings } {
+  if (!le || (le.ending === '\n' && !le.mixed)) return { bytes: text };
+  if (!le.mixed) return { bytes: text.replace(/\n/g, le.ending), lineEndings: le };
+  const { body, endings } = applyLineEndings(text, le.mixed, le.ending);
+  return { bytes: body, lineEndings: { ending: le.ending, mixed: { base: text, endings } } };
 }
 
 function browserEnv(): DraftStoreEnv | null {
