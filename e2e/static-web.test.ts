@@ -103,6 +103,8 @@ test('static build: colors equal `likely score`, an edit re-scores from the edit
   assert.equal(model.device, 'wasm', 'headless Chromium without a GPU runs WebAssembly');
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the server sends COOP/COEP, so threads are available');
   assert.ok(isolated.requests.includes('/model/onnx/model.onnx'), 'the model came from the page\'s own origin');
+  // The first visit says what the built-in model is, and where the real one is.
+  assert.match(await page.locator('[data-note="first-run"]').innerText({ timeout: 30_000 }), /small stand-in for GPT-2/);
 
   // Typed text: every token drawn once in the CLI's color, with its numbers.
   await page.click('.ProseMirror');

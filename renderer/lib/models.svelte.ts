@@ -126,6 +126,7 @@ export class ModelsPanelState {
       else if (entry.installed) status = entry.source === 'embedded' ? 'Built in' : 'Installed';
       else if (entry.source === 'imported') status = `Missing: ${entry.path ?? ''}`;
       else if (running) status = progress ? progressText(progress) : 'Starting…';
+      else if (download?.state === 'failed' && download.error?.code === 'network') status = `Stopped: the hub did not answer${entry.partialBytes ? ` (${formatBytes(entry.partialBytes)} kept)` : ''}`;
       else if (download?.state === 'failed') status = `Failed: ${download.error?.message ?? 'unknown error'}`;
       else if (download?.state === 'paused' || entry.partialBytes) {
         const bytes = progress?.bytes ?? entry.partialBytes ?? 0;
@@ -134,7 +135,7 @@ export class ModelsPanelState {
       if (entry.installed && !inUse) actions.push('use');
       if (!entry.installed && entry.source === 'hub') {
         if (running) actions.push('pause');
-        else if (download?.state === 'paused' || entry.partialBytes) actions.push('resume');
+        else if (download?.state === 'paused' || entry.partialBytes || download?.error?.code === 'network') actions.push('resume');
         else actions.push('download');
       }
       if (entry.source !== 'embedded' && !inUse && !running && (entry.installed || entry.partialBytes || entry.source === 'imported')) actions.push('remove');
@@ -150,7 +151,11 @@ export class ModelsPanelState {
       this.notify({ level: 'info', message: `Downloaded ${this.name(done)}.` });
     } catch (e) {
       // A pause is not an error: the row says "Paused at …" and offers Resume.
-      if (this.state?.downloads.find((d) => d.id === id)?.state !== 'paused') this.error = (e as Error).message;
+      const d = this.state?.downloads.find((x) => x.id === id);
+      if (d?.state === 'paused') return;
+      // No connection: one line that says what to do, whichever file it stopped at (the row offers Resume).
+      const hub = this.state?.hubEndpoint?.replace(/^https?:\/\//, '').replace(/\/.*$/, '') ?? 'the model hub';
+      this.error = d?.error?.code === 'network' ? `Can't reach ${hub}: you may be offline. Resume once you are back online (what was downloaded is kept), or import a model folder below.` : (e as Error).message;
     }
   }
 
