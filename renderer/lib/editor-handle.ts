@@ -20,6 +20,8 @@ export interface EditorHandle {
   exportHtml(title?: string): Promise<string>;
   /** Dark or light colors (the shell follows the system or the user's choice). */
   setTheme(dark: boolean): void;
+  /** Which document this is (a file's path, a draft's id), for what the page keeps per document. */
+  setDocumentKey?(key: string): void;
   /** Shows a one-line message in the status bar (null clears it). */
   showNotice(notice: Notice | null): void;
 }

@@ -28,6 +28,7 @@ import { pasteProps, type NoticeAction } from './paste.ts';
 import { parsePlainText, serializePlainText } from './plain-text.ts';
 import { allFresh, optionsTransaction, resendTransaction, scoresKey, scoresPlugin, scoresTransaction, type DisplayOptions, type MarkStyle, type ScoresPluginConfig, type ScoresState } from './scores-plugin.ts';
 import { loadViewSettings, saveViewSettings } from './view-settings.ts';
+import { ReviewPanel } from './review.svelte.ts';
 import { StatsPanel } from './stats.svelte.ts';
 
 export class LikelyEditor implements EditorHandle {
@@ -60,6 +61,7 @@ export class LikelyEditor implements EditorHandle {
   readonly tooltip = new TokenTooltip(this);
   readonly find = new FindReplace(this);
   readonly stats = new StatsPanel(this);
+  readonly review = new ReviewPanel(this);
   view: EditorView | null = null;
   private versionCounter = 0;
   private readonly config: ScoresPluginConfig;
@@ -267,6 +269,7 @@ export class LikelyEditor implements EditorHandle {
     this.rescoring = !this.done && s.mirror.tokens.length > 0;
     if (this.done) for (const w of this.doneWaiters) w();
     this.popover.scored(s);
+    if (this.done) this.review.scored();
   }
 
   /** Scoring progress 0–1 of the current text. */
@@ -381,6 +384,11 @@ export class LikelyEditor implements EditorHandle {
 
   showNotice(notice: EditorNotice | null): void {
     this.notice = notice;
+  }
+
+  /** Which document this is (a draft's id, a file's path), for what is kept per document: the Review panel's ignores. */
+  setDocumentKey(key: string): void {
+    this.review.setDocument(key);
   }
 
   /** The first line of the text (for a title or file name), or "Untitled". */

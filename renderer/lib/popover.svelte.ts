@@ -100,8 +100,9 @@ export function sentenceAround(text: string, start: number, end: number): { star
 export class TokenPopover {
   current = $state.raw<PopoverData | null>(null);
   private request = 0;
-  /** Rewrites already computed for this popover, by span and "with the less likely ones". */
+  /** Rewrites computed (or asked for) for the current version, by span and "show every rewrite": kept across openings, so the Review panel's prefetched ones show at once. */
   private cache = new Map<string, Rewrites>();
+  private cacheVersion = -1;
 
   constructor(private readonly editor: LikelyEditor) {}
 
@@ -113,8 +114,62 @@ export class TokenPopover {
     return true;
   }
 
-  /** Opens the popover for the token at `pos` (or at `fallback`, e.g. the character before the caret). */
-  openAt(pos: number, keyboard: boolean, fallback?: number): void {
+  /** Opens the popover on a span of the text (the Review panel): its first token's numbers, the span as the phrase to rewrite. */
+  openSpan(span: TextSpan, keyboard: boolean): void {
+    const s = this.editor.scores();
+    if (!s) return;
+    this.openAt(textToPos(s.text, span.start, 1), keyboard, undefined, span);
+  }
+
+  /** Asks for the rewrites of a span ahead of opening it (kept for this version). */
+  prefetch(span: TextSpan): void {
+    const s = this.editor.scores();
+    if (!s) return;
+    this.fetch(s.version, span, false);
+  }
+
+  private cacheFor(version: number): Map<string, Rewrites> {
+    if (version !== this.cacheVersion) {
+      this.cache = new Map();
+      this.cacheVersion = version;
+    }
+    return this.cache;
+  }
+
+  /** The rewrites of `span` in `version` (cached, or asked for now); `then` runs when they are known. */
+  private fetch(version: number, span: TextSpan, showWorse: boolean, then?: (r: Rewrites) => void): Rewrites {
+    const cache = this.cacheFor(version);
+    const key = `${span.start}:${span.end}:${showWorse}`;
+    const known = cache.get(key);
+    if (known) {
+      if (known.state !== 'loading') then?.(known);
+      else this.waiting.set(key, [...(this.waiting.get(key) ?? []), then ?? (() => {})]);
+      return known;
+    }
+    const loading: Rewrites = { state: 'loading' };
+    cache.set(key, loading);
+    if (then) this.waiting.set(key, [then]);
+    const settle = (r: Rewrites) => {
+      if (this.cacheVersion !== version) return;
+      cache.set(key, r);
+      for (const fn of this.waiting.get(key) ?? []) fn(r);
+      this.waiting.delete(key);
+    };
+    this.editor.engine.call('infill', { version, start: span.start, end: span.end, k: 8, ...(showWorse ? { includeWorse: true } : {}) }).then(
+      (result) => settle({ state: 'done', result }),
+      (e: Error) => {
+        // Superseded by an edit: nobody waits for it any more; nothing to say.
+        if (this.cacheVersion === version && this.editor.scores()?.version === version) settle({ state: 'error', error: e.message });
+        else cache.delete(key);
+      },
+    );
+    return loading;
+  }
+
+  private waiting = new Map<string, ((r: Rewrites) => void)[]>();
+
+  /** Opens the popover for the token at `pos` (or at `fallback`, e.g. the character before the caret); `span`: rewrite that span (the Review panel's) instead of the word. */
+  openAt(pos: number, keyboard: boolean, fallback?: number, span?: TextSpan): void {
     const { view, coloring } = this.editor;
     const s = this.editor.scores();
     if (!view || !s || !coloring) return;
@@ -122,7 +177,7 @@ export class TokenPopover {
     if (!hit) return this.close(false);
     const text = s.text.text;
     const word = wordAround(text, hit.spec.t.start, hit.spec.t.end);
-    this.cache = new Map();
+    const given = span && !(span.start === word.start && span.end === word.end) ? span : null;
     this.current = {
       from: hit.from,
       to: hit.to,
@@ -132,13 +187,13 @@ export class TokenPopover {
       predictions: null,
       error: null,
       word,
-      phrase: null,
-      spanKind: 'word',
+      phrase: given,
+      spanKind: given ? 'phrase' : 'word',
       showWorse: false,
       rewrites: { state: 'loading' },
       selected: -1,
       hovered: -1,
-      sentence: sentenceAround(text, word.start, word.end),
+      sentence: sentenceAround(text, (given ?? word).start, (given ?? word).end),
       text,
       keyboard,
     };
@@ -174,7 +229,7 @@ export class TokenPopover {
     engine.call('suggestSpan', { version, index: p.spec.i }).then(
       (span) => {
         const cur = this.current;
-        if (request !== this.request || !cur) return;
+        if (request !== this.request || !cur || cur.phrase) return;
         const phrase = { start: span.start, end: span.end, text: cur.text.slice(span.start, span.end) };
         this.update(request, { phrase: phrase.start === cur.word.start && phrase.end === cur.word.end ? null : phrase });
       },
@@ -192,26 +247,13 @@ export class TokenPopover {
     const p = this.current;
     if (!p || p.pending) return;
     const span = this.span(p);
-    const key = `${span.start}:${span.end}:${p.showWorse}`;
-    const cached = this.cache.get(key);
-    this.update(request, { rewrites: cached ?? { state: 'loading' }, selected: -1, hovered: -1 });
-    if (cached) return;
-    const store = (r: Rewrites) => {
-      this.cache.set(key, r);
+    const now = this.fetch(p.version, span, p.showWorse, (r) => {
       const cur = this.current;
       if (request !== this.request || !cur) return;
-      const now = this.span(cur);
-      if (now.start === span.start && now.end === span.end && cur.showWorse === p.showWorse) this.update(request, { rewrites: r });
-    };
-    this.editor.engine
-      .call('infill', { version: p.version, start: span.start, end: span.end, k: 8, ...(p.showWorse ? { includeWorse: true } : {}) })
-      .then(
-        (result) => store({ state: 'done', result }),
-        (e: Error) => {
-          // Superseded by an edit: the popover is closed or moved on; nothing to say.
-          if (request === this.request && this.current?.version === p.version) store({ state: 'error', error: e.message });
-        },
-      );
+      const at = this.span(cur);
+      if (at.start === span.start && at.end === span.end && cur.showWorse === p.showWorse) this.update(request, { rewrites: r });
+    });
+    this.update(request, { rewrites: now, selected: -1, hovered: -1 });
   }
 
   /** Where the token is on screen (viewport coordinates), for placing the popover. */
@@ -264,7 +306,6 @@ export class TokenPopover {
     if (!this.current) return;
     this.request++;
     this.current = null;
-    this.cache = new Map();
     const view = this.editor.view;
     if (view) view.dispatch(overlayTransaction(view.state, 'rewrite', []));
     if (refocus) view?.focus();

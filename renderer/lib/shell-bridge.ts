@@ -64,6 +64,7 @@ export async function connectShell(editor: EditorHandle, hooks: ShellHooks = {},
       loading = false;
     }
     loadedAs = { text: doc.text, normalized: content() };
+    editor.setDocumentKey?.(doc.state.path ? `file:${doc.state.path}` : 'untitled');
     theme(doc.theme);
     hooks.onState?.(doc.state);
     if (doc.recoveredFrom) notice({ level: 'info', message: `Restored unsaved work from ${new Date(doc.recoveredFrom).toLocaleString()}.` });

@@ -77,6 +77,7 @@ export class WebDocument {
     }
     this.fileName = d.fileName;
     this.unsaved = isUnsaved(d);
+    this.editor.setDocumentKey(`draft:${d.id}`);
     this.showTitle();
   }
 
