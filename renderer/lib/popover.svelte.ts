@@ -13,7 +13,7 @@
  * superseded request is normal, not an error). A rewrite replaces the span as one undo step.
  */
 import { closeHistory } from 'prosemirror-history';
-import type { InfillResult, Prediction } from '../../common/api.ts';
+import type { AttendedToken, AttentionResult, InfillResult, Prediction } from '../../common/api.ts';
 import { rewriteEdit } from '../../common/rewrite.ts';
 import type { LikelyEditor } from './editor.svelte.ts';
 import { overlayTransaction } from './overlay-plugin.ts';
@@ -60,6 +60,36 @@ export interface PopoverData {
   text: string;
   /** Opened from the keyboard: focus moves into the popover. */
   keyboard: boolean;
+  /** The left column: what the model expected, or why (what it looked at). */
+  view: 'expected' | 'why';
+  attention: { state: 'idle' | 'loading' | 'done' | 'error'; result?: AttentionResult; error?: string };
+  /** The head whose attention is painted in the text; null: the most focused one. */
+  head: { layer: number; head: number } | null;
+}
+
+/**
+ * The head "Looked at" shows when none is picked: the head that copied, when the token was copied;
+ * else the one that puts the most weight on one earlier token (not the start of the text, not the
+ * query token itself). Averaged over heads, most of a layer's attention sits on the first token (an
+ * attention sink) or on the token itself, and the rest is spread thin; the most focused head's
+ * sources read as what the model looked at.
+ */
+export function strongestHead(r: AttentionResult): { layer: number; head: number } | null {
+  if (r.copiedFrom) return { layer: r.copiedFrom.layer, head: r.copiedFrom.head };
+  let best: { layer: number; head: number; w: number } | null = null;
+  r.layers.forEach((layer, l) =>
+    layer.heads.forEach((h, i) => {
+      const top = h.top.find((t) => t.index >= 0 && t.index !== r.query.index);
+      if (top && (!best || top.weight > best.w)) best = { layer: l, head: i, w: top.weight };
+    }),
+  );
+  const b = best as { layer: number; head: number } | null;
+  return b ? { layer: b.layer, head: b.head } : null;
+}
+
+/** The sources a popover shows for a head: its strongest ones, the start of the text left out. */
+export function lookedAt(r: AttentionResult, at: { layer: number; head: number }): AttendedToken[] {
+  return (r.layers[at.layer]?.heads[at.head]?.top ?? []).filter((t) => t.index >= 0);
 }
 
 const WORD_CHAR = /[\p{L}\p{N}'’-]/u;
@@ -167,6 +197,8 @@ export class TokenPopover {
   }
 
   private waiting = new Map<string, ((r: Rewrites) => void)[]>();
+  /** The left column the writer last chose (Expected or Why), for the next popover. */
+  private lastView: 'expected' | 'why' = 'expected';
 
   /** Opens the popover for the token at `pos` (or at `fallback`, e.g. the character before the caret); `span`: rewrite that span (the Review panel's) instead of the word. */
   openAt(pos: number, keyboard: boolean, fallback?: number, span?: TextSpan): void {
@@ -196,6 +228,9 @@ export class TokenPopover {
       sentence: sentenceAround(text, (given ?? word).start, (given ?? word).end),
       text,
       keyboard,
+      view: this.lastView,
+      attention: { state: 'idle' },
+      head: null,
     };
     this.markSpan();
     if (!hit.pending) this.loadDetails();
@@ -236,6 +271,80 @@ export class TokenPopover {
       () => {},
     );
     this.loadRewrites(request);
+    if (this.current?.view === 'why') this.loadAttention(request);
+  }
+
+  /** Expected or Why in the left column; Why asks the engine what the model looked at (once per popover). */
+  setView(view: 'expected' | 'why'): void {
+    const p = this.current;
+    if (!p || p.view === view) return;
+    this.lastView = view;
+    this.current = { ...p, view };
+    if (view === 'why') this.loadAttention(this.request);
+    this.paintAttention();
+  }
+
+  private loadAttention(request: number): void {
+    const p = this.current;
+    if (!p || p.pending || p.attention.state !== 'idle') return;
+    this.update(request, { attention: { state: 'loading' } });
+    this.editor.engine.call('attention', { version: p.version, index: p.spec.i, k: 8 }).then(
+      (result) => {
+        this.update(request, { attention: { state: 'done', result } });
+        this.paintAttention();
+      },
+      (e: Error) => {
+        if (request === this.request && this.current?.version === p.version) this.update(request, { attention: { state: 'error', error: e.message } });
+      },
+    );
+  }
+
+  /** Paints one head's attention in the text (the heads grid's pick). */
+  selectHead(at: { layer: number; head: number } | null): void {
+    const p = this.current;
+    if (!p) return;
+    this.current = { ...p, head: at };
+    this.paintAttention();
+  }
+
+  /** The head painted now: the picked one, else the most focused one. */
+  paintedHead(): { layer: number; head: number } | null {
+    const p = this.current;
+    const r = p?.attention.result;
+    if (!p || !r || r.unavailable) return null;
+    return p.head ?? strongestHead(r);
+  }
+
+  /** What the model looked at, marked in the text while Why is shown: outline strength by weight, the strongest source over-lined, the copy source dashed. */
+  private paintAttention(): void {
+    const view = this.editor.view;
+    const s = this.editor.scores();
+    const p = this.current;
+    if (!view || !s) return;
+    const ranges = [];
+    const r = p?.attention.result;
+    const head = this.paintedHead();
+    if (p && p.view === 'why' && r && head && s.version === p.version) {
+      const sources = lookedAt(r, head);
+      const max = Math.max(1e-9, ...sources.map((t) => t.weight));
+      sources.forEach((t, i) => {
+        if (t.end <= t.start) return;
+        ranges.push({ from: textToPos(s.text, t.start, 1), to: textToPos(s.text, t.end, -1), class: i === 0 ? 'attn attn-top' : 'attn', weight: t.weight / max, title: `attention ${(100 * t.weight).toFixed(1)}% (layer ${head.layer}, head ${head.head})` });
+      });
+      const c = r.copiedFrom;
+      if (c && c.end > c.start) ranges.push({ from: textToPos(s.text, c.start, 1), to: textToPos(s.text, c.end, -1), class: 'attn-copy', title: `copied from here (layer ${c.layer}, head ${c.head})` });
+    }
+    view.dispatch(overlayTransaction(view.state, 'attention', ranges));
+  }
+
+  /** Scrolls the copy source into view (Copied from ▸ Show). */
+  revealSource(): void {
+    const view = this.editor.view;
+    const s = this.editor.scores();
+    const c = this.current?.attention.result?.copiedFrom;
+    if (!view || !s || !c) return;
+    const { node } = view.domAtPos(textToPos(s.text, c.start, 1));
+    (node.nodeType === 1 ? (node as Element) : node.parentElement)?.scrollIntoView({ block: 'center', behavior: 'smooth' });
   }
 
   private span(p: PopoverData): TextSpan {
@@ -307,7 +416,10 @@ export class TokenPopover {
     this.request++;
     this.current = null;
     const view = this.editor.view;
-    if (view) view.dispatch(overlayTransaction(view.state, 'rewrite', []));
+    if (view) {
+      view.dispatch(overlayTransaction(view.state, 'rewrite', []));
+      view.dispatch(overlayTransaction(view.state, 'attention', []));
+    }
     if (refocus) view?.focus();
   }
 
