@@ -120,7 +120,7 @@ export class WebDocument {
     }
     this.editor.showNotice({
       level: 'info',
-      message: `${doing} Your unsaved “${draftTitle(previous)}” is kept in Drafts.`,
+      message: `${doing} Your unsaved “${shorten(draftTitle(previous))}” is kept in Drafts.`,
       actions: [{ label: 'Back to it', run: () => void this.switchTo(previous.id) }],
     });
   }
@@ -250,6 +250,8 @@ function withLineEndings(text: string, le: FileLineEndings | undefined): { bytes
   const { body, endings } = applyLineEndings(text, le.mixed, le.ending);
   return { bytes: body, lineEndings: { ending: le.ending, mixed: { base: text, endings } } };
 }
+
+const shorten = (s: string) => (s.length > 32 ? s.slice(0, 31) + '…' : s);
 
 function browserEnv(): DraftStoreEnv | null {
   try {
