@@ -7,15 +7,12 @@
 // status bar counts; no console error.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright';
+import { test } from 'node:test';
+import type { Page } from 'playwright';
 import './page-globals.ts';
-import { serveStatic, type StaticServer } from './static-server.ts';
-import { ensureRendererBuilt, ensureWebBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
-import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
+import { bothShells, NO_CHROMIUM, ROOT, waitScored, watchErrors } from './web-harness.ts';
 
 const WAIT = { timeout: 120_000 };
 const PARAGRAPH = 'The committee met on Tuesday to discuss the budget for the new library. After a long debate, the members agreed to spend most of the money on books and the rest on repairs to the old building.';
@@ -27,27 +24,7 @@ const TEXT = [
 ].join('\n\n');
 const PLANTED = ['giraffe', 'carburetor', 'xylophone'];
 
-let browser: Browser;
-let served: Served;
-let site: StaticServer;
-let dir: string;
-
-before(async () => {
-  if (NO_CHROMIUM) return;
-  dir = mkdtempSync(join(tmpdir(), 'likely-review-'));
-  ensureRendererBuilt();
-  ensureWebBuilt();
-  served = await startServe(['--model', EMBEDDED_MODEL_DIR, '--models-dir', join(dir, 'models')]);
-  site = await serveStatic(join(ROOT, 'dist', 'web'));
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.stop();
-  await site?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const shells = bothShells('review');
 
 interface Row {
   start: number;
@@ -56,7 +33,7 @@ interface Row {
 }
 
 function cliReview(text: string): { surprising: Row[]; predictable: Row[]; repeats: Row[] } {
-  const file = join(dir, `draft-${Math.random().toString(36).slice(2)}.txt`);
+  const file = join(shells.dir, `draft-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(file, text);
   const r = spawnSync('npm', ['run', '--silent', 'likely', '--', 'review', file, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -87,12 +64,12 @@ async function settled(page: Page): Promise<void> {
 
 for (const shell of ['served app', 'static build'] as const) {
   test(`Review in the ${shell}: planted words on top, F8 in rank order, accept and undo, ignore kept across a reload until the text changes, repeats apart; the lists equal \`likely review\``, { skip: NO_CHROMIUM, timeout: 300_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await shells.browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(60_000);
     await context.addInitScript({ content: 'window.__name = (f) => f;' });
     const page = await context.newPage();
     const errors = watchErrors(page);
-    const url = shell === 'served app' ? served.url : site.url;
+    const url = shells.url(shell);
     await page.goto(url);
     await page.waitForFunction(() => window.likelyWebDocument?.ready === true && window.likelyEditorState?.model !== null, null, WAIT);
     await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);

@@ -152,3 +152,41 @@ export function servedApp(name: string): ServedApp {
   });
   return app;
 }
+
+/** What a test of both browser shells works with: the served app and the static build, one Chromium. */
+export interface BothShells {
+  served: Served;
+  /** The static build on a plain static server (static-server.ts). */
+  site: { url: string; close(): Promise<void> };
+  browser: Browser;
+  dir: string;
+  /** The URL of a shell. */
+  url(shell: 'served app' | 'static build'): string;
+}
+
+/**
+ * Registers the hooks of a test that runs the same flow in the served app and in the static build:
+ * both built, `serve` with the embedded model, the static build on a plain server, Chromium.
+ */
+export function bothShells(name: string): BothShells {
+  const app = {
+    url: (shell: 'served app' | 'static build') => (shell === 'served app' ? app.served.url : app.site.url),
+  } as BothShells;
+  before(async () => {
+    if (NO_CHROMIUM) return;
+    app.dir = mkdtempSync(join(tmpdir(), `likely-${name}-`));
+    ensureRendererBuilt();
+    ensureWebBuilt();
+    const { serveStatic } = await import('./static-server.ts');
+    app.served = await startServe(['--model', EMBEDDED_MODEL_DIR, '--models-dir', join(app.dir, 'models')]);
+    app.site = await serveStatic(join(ROOT, 'dist', 'web'));
+    app.browser = await launchChromium();
+  });
+  after(async () => {
+    await app.browser?.close();
+    await app.served?.stop();
+    await app.site?.close();
+    if (app.dir) rmSync(app.dir, { recursive: true, force: true });
+  });
+  return app;
+}

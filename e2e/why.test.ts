@@ -5,46 +5,22 @@
 // the next popover; no console error.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright';
+import { test } from 'node:test';
 import type { AttentionResult } from '../common/api.ts';
-import { EMBEDDED_MODEL_DIR } from '../models/src/paths.ts';
 import './page-globals.ts';
-import { serveStatic, type StaticServer } from './static-server.ts';
-import { ensureRendererBuilt, ensureWebBuilt, launchChromium, NO_CHROMIUM, ROOT, startServe, waitScored, watchErrors, type Served } from './web-harness.ts';
+import { bothShells, NO_CHROMIUM, ROOT, waitScored, watchErrors } from './web-harness.ts';
 
 const WAIT = { timeout: 120_000 };
 const PASSAGE = 'Seven purple kites drifted over the quiet harbor while old Mr. Abernathy counted gulls on the pier.';
 const TEXT = `${PASSAGE} The wind changed in the afternoon and the boats came home early.\n\n${PASSAGE}`;
 const WORD = ' harbor';
 
-let browser: Browser;
-let served: Served;
-let site: StaticServer;
-let dir: string;
-
-before(async () => {
-  if (NO_CHROMIUM) return;
-  dir = mkdtempSync(join(tmpdir(), 'likely-why-'));
-  ensureRendererBuilt();
-  ensureWebBuilt();
-  served = await startServe(['--model', EMBEDDED_MODEL_DIR, '--models-dir', join(dir, 'models')]);
-  site = await serveStatic(join(ROOT, 'dist', 'web'));
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.stop();
-  await site?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const shells = bothShells('why');
 
 function cliAttention(at: number): AttentionResult {
-  const file = join(dir, 'passage.txt');
+  const file = join(shells.dir, 'passage.txt');
   writeFileSync(file, TEXT);
   const r = spawnSync('npm', ['run', '--silent', 'likely', '--', 'attention', file, '--at', String(at), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -53,12 +29,12 @@ function cliAttention(at: number): AttentionResult {
 
 for (const shell of ['served app', 'static build'] as const) {
   test(`Why in the ${shell}: a token of a passage's second copy was copied from the first copy; what the head looked at is marked; the heads grid picks another head`, { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await shells.browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(60_000);
     await context.addInitScript({ content: 'window.__name = (f) => f;' });
     const page = await context.newPage();
     const errors = watchErrors(page);
-    await page.goto(shell === 'served app' ? served.url : site.url);
+    await page.goto(shells.url(shell));
     await page.waitForFunction(() => window.likelyWebDocument?.ready === true && window.likelyEditorState?.model !== null, null, WAIT);
     await page.evaluate((t) => window.likelyEditor!.setPlainText(t), TEXT);
     await waitScored(page, WAIT.timeout);

@@ -14,22 +14,13 @@ import type { TokenScore } from '../../common/api.ts';
 import { reviewSpans, type ReviewOptions, type ReviewSpan } from '../../common/review.ts';
 import { countWords } from '../../common/stats.ts';
 import { loadEngine } from '../src/load-from-folder.ts';
+import { seededRandom as random } from '../../common/random.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
 const DRAFTS_PER_SOURCE = Number(opt('drafts') ?? 10);
 const SOURCES = ['brown', 'sotu', 'moby'];
 const ODD = ['giraffe', 'carburetor', 'saxophone', 'volcano', 'pineapple', 'trombone', 'asteroid', 'lasagna', 'kangaroo', 'submarine', 'avocado', 'walrus', 'telescope', 'umbrella', 'marshmallow', 'penguin', 'xylophone', 'tornado', 'spaghetti', 'accordion', 'cactus', 'octopus', 'hamster', 'bulldozer', 'igloo', 'yogurt', 'flamingo', 'broccoli', 'helicopter', 'toaster'];
-
-/** mulberry32: the same drafts and planted words on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Draft {
   original: string;

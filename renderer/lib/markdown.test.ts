@@ -10,19 +10,10 @@ import { Fragment, Slice, type Node as PMNode } from 'prosemirror-model';
 import { parseMarkdown, sameBlock, serializeBlock, serializeMarkdown } from './markdown.ts';
 import { schema } from './schema.ts';
 import { docToText } from './text-map.ts';
+import { seededRandom as rng } from '../../common/random.ts';
 
 const DOCS = join(import.meta.dirname, '..', '..', 'e2e', 'fixtures', 'documents');
 const files = readdirSync(DOCS).map((name) => ({ name, text: readFileSync(join(DOCS, name), 'utf8').replace(/\r\n?/g, '\n') }));
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TRICKY = ['word', 'two words', '[x]', 'a_b', '*', '**', '_', '`', '``', '\\', '\\\\', '#', '# h', '- ', '1. ', '1) ', '> ', '<b>', '&amp;', '&', '!', '[a](b)', '  ', '\t', '|', '~', '~~~', '+', '=', '---', 'é', '日本', '😀', '.', '"', "'", '()', '{}', 'x*y*z', 'snake_case_name'];
 

@@ -9,19 +9,11 @@ import { test } from 'node:test';
 import { looksLikeCode } from './looks-like-code.ts';
 import { parsePlainText, plainTextSlice, serializePlainText } from './plain-text.ts';
 import { docToText } from './text-map.ts';
+import { seededRandom as rng } from '../../common/random.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DOCS = join(ROOT, 'e2e', 'fixtures', 'documents');
 const HELDOUT = join(ROOT, 'models', 'eval', 'heldout');
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('every .txt of the corpus reads and writes back exactly, code as code blocks', () => {
   for (const name of readdirSync(DOCS).filter((n) => n.endsWith('.txt'))) {

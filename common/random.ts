@@ -1,0 +1,13 @@
+/**
+ * A small seeded random number generator (mulberry32): the same sequence on every run, for
+ * property tests and evaluations that must repeat exactly. Not for anything secret.
+ * Environment-neutral.
+ */
+export function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
