@@ -3,7 +3,7 @@
 // real one with the embedded model (the stand-in's utilityProcess is a Node child process), the
 // files are real files; the test plays the OS (dialog answers) and the page (IPC messages).
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -62,7 +62,14 @@ after(async () => {
     w.close();
   }
   await until(() => FakeBrowserWindow.getAllWindows().length === 0, 'every window closed', 10_000);
-  await sleep(200); // the last settings write (window bounds)
+  // The last settings writes (window bounds): wait until the file has not changed for a while.
+  const settings = join(userData, 'settings.json');
+  let last = -1;
+  for (let stable = 0; stable < 3; await sleep(150)) {
+    const m = existsSync(settings) ? statSync(settings).mtimeMs : 0;
+    stable = m === last ? stable + 1 : 0;
+    last = m;
+  }
   rmSync(out, { recursive: true, force: true });
 });
 
@@ -287,7 +294,13 @@ test('Open…, a dropped file and New never replace unsaved work: each opens its
   assert.equal(win.title, '• Untitled — Likely', 'still unsaved, still its own');
   assert.equal((await pg.ready()).text, 'Unsaved words that must survive.', 'its page (reloaded) gets its text back');
   assert.ok(recovered().includes('Unsaved words that must survive.'), 'and the recovery store still holds it');
-  for (const w of FakeBrowserWindow.getAllWindows().filter((x) => !x.destroyed && /dropped|picked/.test(x.title))) w.close();
+  // Close what this test opened (the unsaved window without saving), and let their last settings writes land.
+  for (const w of FakeBrowserWindow.getAllWindows().filter((x) => !x.destroyed && x !== FakeBrowserWindow.getAllWindows()[0])) {
+    if (w === win) recorded.dialogAnswers.push(1); // Don't Save
+    w.close();
+    await until(() => w.destroyed, 'the window closes', 5_000);
+  }
+  await sleep(300);
 });
 
 test('models over IPC: sender and arguments checked, a native folder picker imports, switching restarts every window\'s engine and is saved', async () => {
